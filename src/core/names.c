@@ -194,15 +194,15 @@ static int ip_part(const char **s, uint32_t *out)
     int digits = 0;
 
     while (*p >= '0' && *p <= '9') {
-        if (digits == 3)
-            return -1;
         if (digits == 1 && v == 0)
             return -1; /* leading zero */
         v = v * 10 + (uint32_t)(*p - '0');
+        if (v > 255)
+            return -1; /* also stops overflow on long digit runs */
         digits++;
         p++;
     }
-    if (digits == 0 || v > 255)
+    if (digits == 0)
         return -1;
     *s = p;
     *out = v;

@@ -1001,6 +1001,11 @@ static void test_tcp_oversize(void **state)
     wire_tcp_emit(buf, &h);
     assert_int_equal(tcp_parse_exact(buf, n, SRC_IP, DST_IP, &got),
                      -SYNACK_DROP_TCP_BAD_CSUM);
+    /* Even when the checksum matches a pseudo-header length cut to 16 bits
+     * (65536 -> 0). */
+    wire_tcp_set_csum(buf, n, SRC_IP, DST_IP);
+    assert_int_equal(tcp_parse_exact(buf, n, SRC_IP, DST_IP, &got),
+                     -SYNACK_DROP_TCP_BAD_CSUM);
     /* The largest possible segment is fine. */
     wire_tcp_set_csum(buf, 65535, SRC_IP, DST_IP);
     assert_int_equal(tcp_parse_exact(buf, 65535, SRC_IP, DST_IP, &got), 0);
@@ -1144,6 +1149,40 @@ static void test_tcp_options(void **state)
     }
 }
 
+static void test_tcp_option_at_segment_end(void **state)
+{
+    (void)state;
+    /* Options reaching the very end of a segment with no payload: a kind
+     * whose length byte would be the first byte past `len`. Under ASan the
+     * exact-size copy catches any read of it. */
+    static const uint8_t tails[][4] = {
+        {1, 1, 1, 2}, {1, 1, 1, 30}, {1, 1, 1, 8}, {1, 1, 1, 5}};
+    uint8_t buf[24];
+    wire_tcp h = tcp_with_opts(0);
+    wire_tcp got;
+
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        wire_tcp_emit(buf, &h);
+        buf[12] = 0x60;
+        memcpy(buf + 20, tails[i], 4);
+        wire_tcp_set_csum(buf, 24, SRC_IP, DST_IP);
+        assert_int_equal(tcp_parse_exact(buf, 24, SRC_IP, DST_IP, &got),
+                         -SYNACK_DROP_TCP_BAD_OPT);
+    }
+    /* Options ending one byte short of the segment end, then a NOP. */
+    wire_tcp_emit(buf, &h);
+    buf[12] = 0x60;
+    memcpy(buf + 20, "\x01\x03\x02\x01", 4);
+    wire_tcp_set_csum(buf, 24, SRC_IP, DST_IP);
+    assert_int_equal(tcp_parse_exact(buf, 24, SRC_IP, DST_IP, &got),
+                     -SYNACK_DROP_TCP_BAD_OPT); /* WS with length 2 */
+    memcpy(buf + 20, "\x03\x03\x02\x01", 4);
+    wire_tcp_set_csum(buf, 24, SRC_IP, DST_IP);
+    assert_int_equal(tcp_parse_exact(buf, 24, SRC_IP, DST_IP, &got), 0);
+    assert_int_equal(got.has_ws, 1);
+    assert_int_equal(got.ws, 2);
+}
+
 static void test_tcp_option_errors_after_csum(void **state)
 {
     (void)state;
@@ -1225,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_tcp_bad_csum),
         cmocka_unit_test(test_tcp_oversize),
         cmocka_unit_test(test_tcp_options),
+        cmocka_unit_test(test_tcp_option_at_segment_end),
         cmocka_unit_test(test_tcp_option_errors_after_csum),
         cmocka_unit_test(test_tcp_parse_resets_options),
     };
