@@ -83,6 +83,11 @@ enum synack_state {
 };
 /* "SYN-SENT", "FIN-WAIT-1", ...: the RFC 9293 spelling. */
 const char *synack_state_name(int state);
+/* 1 if from -> to is an edge of the RFC 9293 state diagram (figure 5, with
+ * the text's edges: any state to CLOSED on reset, abort or timeout;
+ * FIN-WAIT-1 to TIME-WAIT on FIN+ACK). An embryonic passive connection
+ * that is reset goes to CLOSED: the listener itself stays in LISTEN. */
+int synack_state_edge_legal(int from, int to);
 
 /* ---- counters and drop reasons ------------------------------------------ */
 /* Every frame or segment the stack discards is counted under one reason and
@@ -148,6 +153,9 @@ typedef struct synack_stack_stats {
     uint64_t tcp_opt_unknown; /* unknown option kinds skipped (RFC 9293) */
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
+    /* Must stay 0: state changes that are not edges of the RFC 9293
+     * diagram (checked by the tests). */
+    uint64_t illegal_transitions;
     uint64_t drops[SYNACK__DROP_COUNT]; /* indexed by enum synack_drop */
 } synack_stack_stats;
 

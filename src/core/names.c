@@ -2,7 +2,6 @@
  * Names and text for the public enums, and small formatting helpers.
  */
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <synack/synack.h>
@@ -175,13 +174,36 @@ char *synack_flags_str(uint8_t flags, char *buf, size_t len)
     return buf;
 }
 
+/* Decimal digits of v at p (no terminator); returns how many. */
+static size_t put_uint(char *p, unsigned v)
+{
+    char d[10];
+    size_t k = 0;
+    do {
+        d[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < k; i++)
+        p[i] = d[k - 1 - i];
+    return k;
+}
+
 char *synack_addr_str(const synack_addr *a, char *buf, size_t len)
 {
     if (!buf || len == 0)
         return buf;
-    snprintf(buf, len, "%u.%u.%u.%u:%u", (unsigned)(a->ip >> 24) & 0xffu,
-             (unsigned)(a->ip >> 16) & 0xffu, (unsigned)(a->ip >> 8) & 0xffu,
-             (unsigned)a->ip & 0xffu, (unsigned)a->port);
+    /* formatted by hand: the core stays free of stdio */
+    char tmp[24];
+    size_t n = 0;
+    for (int i = 3; i >= 0; i--) {
+        n += put_uint(tmp + n, (a->ip >> (8 * i)) & 0xffu);
+        tmp[n++] = i ? '.' : ':';
+    }
+    n += put_uint(tmp + n, a->port);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
     return buf;
 }
 

@@ -1,0 +1,950 @@
+/*
+ * TCP input, following RFC 9293 section 3.10.7 ("SEGMENT ARRIVES") in
+ * order: CLOSED, LISTEN and SYN-SENT first, then for the synchronized states
+ * the checks of sequence number, RST, SYN, ACK, text and FIN, one function
+ * each. RFC 5961 (RST/SYN/ACK hardening) and RFC 7323 (PAWS) are applied
+ * where those RFCs say.
+ */
+#include <string.h>
+
+#include "core.h"
+
+/* The segment being processed, after parsing and trimming. */
+typedef struct seg {
+    const wire_ipv4 *ip;
+    wire_tcp th;
+    const uint8_t *data;
+    uint32_t seq;  /* of the first byte (after SYN) kept */
+    uint32_t dlen; /* payload bytes kept */
+    uint8_t flags;
+    synack_seg desc;
+} seg;
+
+/* Result of a step: go on, stop (segment consumed), or the tcb is gone. */
+enum { CONT = 0, DONE, GONE };
+
+static uint32_t min32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+static uint32_t seg_len(const seg *s)
+{
+    return s->dlen + ((s->flags & SYNACK_TH_SYN) ? 1 : 0) +
+           ((s->flags & SYNACK_TH_FIN) ? 1 : 0);
+}
+
+static void drop(synack_stack *st, tcb *tp, const seg *s, int reason,
+                 synack_time_t now)
+{
+    stack_drop(st, reason, tp, &s->desc, now);
+}
+
+static uint32_t initial_window(const tcb *tp)
+{
+    /* RFC 6928: min(10*MSS, max(2*MSS, 14600)) */
+    uint32_t m = tp->mss;
+    uint32_t w = 2 * m > 14600 ? 2 * m : 14600;
+    return 10 * m < w ? 10 * m : w;
+}
+
+/* ---- RTT and congestion control ------------------------------------- */
+
+static void rtt_sample(synack_stack *st, tcb *tp, synack_time_t r)
+{
+    if (!tp->rtt_valid) {
+        tp->srtt = r;
+        tp->rttvar = r / 2;
+        tp->rtt_valid = true;
+    } else {
+        synack_time_t d = tp->srtt > r ? tp->srtt - r : r - tp->srtt;
+        tp->rttvar = (3 * tp->rttvar + d) / 4;
+        tp->srtt = (7 * tp->srtt + r) / 8;
+    }
+    synack_time_t k = 4 * tp->rttvar;
+    if (k < SYNACK_MSEC)
+        k = SYNACK_MSEC; /* clock granularity G */
+    synack_time_t rto = tp->srtt + k;
+    if (rto < tcp_rto_min(st))
+        rto = tcp_rto_min(st);
+    if (rto > tcp_rto_max(st))
+        rto = tcp_rto_max(st);
+    tp->rto = rto;
+}
+
+static void rtt_on_ack(synack_stack *st, tcb *tp, const seg *s, uint32_t ack,
+                       synack_time_t now)
+{
+    if (tp->ts_ok && s->th.has_ts && s->th.tsecr != 0) {
+        /* Karn's rule for timestamps: an echo from before the last
+         * retransmission timeout measures the recovery, not the path (the
+         * peer echoes an old TS.Recent when it answers a duplicate). */
+        if (tp->ts_rexmt_valid && SEQ_LT(s->th.tsecr, tp->ts_rexmt_mark))
+            return;
+        uint32_t d = tcp_ts_now(tp, now) - s->th.tsecr;
+        if (d < 0x7fffffffu / 2)
+            rtt_sample(st, tp, (synack_time_t)d * SYNACK_MSEC);
+        return;
+    }
+    if (tp->rtt_timing && SEQ_GT(ack, tp->rtt_seq)) {
+        tp->rtt_timing = false;
+        rtt_sample(st, tp, now - tp->rtt_start);
+    }
+}
+
+static void cc_on_ack(tcb *tp, uint32_t acked)
+{
+    uint32_t mss = tp->mss;
+    if (tp->cwnd < tp->ssthresh) {
+        tp->cwnd += min32(acked, mss); /* slow start */
+    } else {
+        tp->ca_acked += acked; /* congestion avoidance: +1 MSS per RTT */
+        if (tp->ca_acked >= tp->cwnd) {
+            tp->ca_acked -= tp->cwnd;
+            tp->cwnd += mss;
+        }
+    }
+    if (tp->cwnd > (1u << 30))
+        tp->cwnd = 1u << 30;
+}
+
+static uint32_t half_flight(const tcb *tp)
+{
+    uint32_t flight = tp->snd_max - tp->snd_una;
+    uint32_t h = flight / 2;
+    return h > 2 * tp->mss ? h : 2 * tp->mss;
+}
+
+/* Duplicate ACK (RFC 5681 3.2, RFC 6582 3.2). */
+static void on_dupack(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tp->dupacks++;
+    if (tp->in_recovery) {
+        tp->cwnd += tp->mss; /* inflate */
+        return;
+    }
+    if (tp->dupacks != 3 || !SEQ_GT(tp->snd_una, tp->recover))
+        return;
+    tp->ssthresh = half_flight(tp);
+    tp->recover = tp->snd_max;
+    tp->in_recovery = true;
+    tcp_retransmit_first(st, tp, now);
+    tp->cwnd = tp->ssthresh + 3 * tp->mss;
+}
+
+/* New data acknowledged: update the send ring, RTT, cwnd and timers. */
+static void ack_advance(synack_stack *st, tcb *tp, const seg *s, uint32_t ack,
+                        synack_time_t now)
+{
+    uint32_t acked = ack - tp->snd_una;
+    if (SEQ_GT(ack, tp->tx_seq) && tp->txb) {
+        uint32_t n = min32(ack - tp->tx_seq, tp->tx_len);
+        tp->tx_head = (tp->tx_head + n) % tp->tx_size;
+        tp->tx_len -= n;
+        tp->tx_seq += n;
+        tp->bytes_acked += n;
+    }
+    tp->snd_una = ack;
+    if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+        tp->snd_nxt = tp->snd_una;
+    rtt_on_ack(st, tp, s, ack, now);
+    tp->backoff = 0;
+    if (tp->in_recovery) {
+        if (SEQ_GEQ(ack, tp->recover)) {
+            /* full ACK: deflate (RFC 6582 3.2 step 3, option 1) */
+            uint32_t flight = tp->snd_max - tp->snd_una;
+            uint32_t f = (flight > tp->mss ? flight : tp->mss) + tp->mss;
+            tp->cwnd = min32(tp->ssthresh, f);
+            tp->in_recovery = false;
+            tp->dupacks = 0;
+        } else {
+            /* partial ACK: retransmit the next hole, deflate */
+            tcp_retransmit_first(st, tp, now);
+            tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : tp->mss;
+            if (acked >= tp->mss)
+                tp->cwnd += tp->mss;
+            tcp_arm_rexmt(st, tp, now);
+            return;
+        }
+    } else {
+        tp->dupacks = 0;
+        cc_on_ack(tp, acked);
+    }
+    if (tp->snd_una == tp->snd_max) {
+        tp->t_rexmt = SYNACK_TIME_NEVER;
+        tp->first_unacked = SYNACK_TIME_NEVER;
+    } else {
+        tp->first_unacked = now;
+        tcp_arm_rexmt(st, tp, now);
+    }
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static void syn_options(synack_stack *st, tcb *tp, const wire_tcp *th)
+{
+    tp->peer_mss = th->has_mss ? th->mss : 536; /* RFC 9293 3.7.1 */
+    bool we_offered_ws = tp->passive || st->tun.window_scaling;
+    if (st->tun.window_scaling && th->has_ws && we_offered_ws) {
+        tp->ws_ok = true;
+        tp->snd_ws = th->ws > 14 ? 14 : th->ws; /* RFC 7323 2.3 */
+    } else {
+        tp->ws_ok = false;
+        tp->snd_ws = 0;
+        if (!tp->passive)
+            tp->rcv_ws = 0;
+    }
+    if (tp->passive && !tp->ws_ok)
+        tp->rcv_ws = 0;
+    bool we_offered_ts = tp->passive || st->tun.timestamps;
+    tp->ts_ok = st->tun.timestamps && th->has_ts && we_offered_ts;
+    if (tp->ts_ok)
+        tp->ts_recent = th->tsval;
+    uint32_t mss = tp->peer_mss;
+    uint32_t link = (uint32_t)st->cfg.mtu - 40;
+    if (mss > link)
+        mss = link;
+    if (tp->user_mss && tp->user_mss < mss)
+        mss = tp->user_mss;
+    if (tp->ts_ok)
+        mss -= 12;
+    if (mss < 64)
+        mss = 64;
+    tp->mss = (uint16_t)mss;
+}
+
+/* ---- reassembly ------------------------------------------------------------ */
+
+static void ring_write(tcb *tp, uint32_t off, const uint8_t *src, uint32_t len)
+{
+    uint32_t pos = (tp->rx_head + tp->rx_len + off) % tp->rx_size;
+    uint32_t first = min32(len, tp->rx_size - pos);
+    memcpy(tp->rxb + pos, src, first);
+    if (len > first)
+        memcpy(tp->rxb, src + first, len - first);
+}
+
+static void ooo_insert(synack_stack *st, tcb *tp, uint32_t a, uint32_t b,
+                       const seg *s, synack_time_t now)
+{
+    /* Merge [a,b) with every range it touches; keep the list sorted. */
+    uint8_t i = 0;
+    while (i < tp->nooo && SEQ_LT(tp->ooo[i].end, a))
+        i++;
+    uint8_t j = i;
+    while (j < tp->nooo && SEQ_LEQ(tp->ooo[j].start, b)) {
+        if (SEQ_LT(tp->ooo[j].start, a))
+            a = tp->ooo[j].start;
+        if (SEQ_GT(tp->ooo[j].end, b))
+            b = tp->ooo[j].end;
+        j++;
+    }
+    if (i == j) { /* no overlap: insert at i */
+        if (tp->nooo == OOO_MAX) {
+            drop(st, tp, s, SYNACK_DROP_TCP_OOO_FULL, now);
+            return;
+        }
+        memmove(&tp->ooo[i + 1], &tp->ooo[i],
+                (size_t)(tp->nooo - i) * sizeof(ooo_range));
+        tp->nooo++;
+    } else if (j - i > 1) {
+        memmove(&tp->ooo[i + 1], &tp->ooo[j],
+                (size_t)(tp->nooo - j) * sizeof(ooo_range));
+        tp->nooo = (uint8_t)(tp->nooo - (j - i - 1));
+    }
+    tp->ooo[i].start = a;
+    tp->ooo[i].end = b;
+}
+
+/* Returns true when the segment filled (part of) a hole. */
+static bool reass(synack_stack *st, tcb *tp, const seg *s, synack_time_t now)
+{
+    uint32_t off = s->seq - tp->rcv_nxt;
+    uint32_t room = tp->rx_size - tp->rx_len;
+    uint32_t len = s->dlen;
+    if (off >= room)
+        return false;
+    if (len > room - off)
+        len = room - off;
+    ring_write(tp, off, s->data, len);
+    if (off > 0) {
+        ooo_insert(st, tp, s->seq, s->seq + len, s, now);
+        tp->ack_now = true; /* duplicate ACK tells the sender of the hole */
+        return false;
+    }
+    tp->rx_len += len;
+    tp->rcv_nxt += len;
+    tp->bytes_received += len;
+    bool filled = false;
+    while (tp->nooo && SEQ_LEQ(tp->ooo[0].start, tp->rcv_nxt)) {
+        if (SEQ_GT(tp->ooo[0].end, tp->rcv_nxt)) {
+            uint32_t more = tp->ooo[0].end - tp->rcv_nxt;
+            tp->rx_len += more;
+            tp->rcv_nxt += more;
+            tp->bytes_received += more;
+        }
+        memmove(&tp->ooo[0], &tp->ooo[1],
+                (size_t)(tp->nooo - 1) * sizeof(ooo_range));
+        tp->nooo--;
+        filled = true;
+    }
+    return filled;
+}
+
+/* ---- state helpers ------------------------------------------------------- */
+
+static void enter_time_wait(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tcp_set_state(st, tp, SYNACK_TIME_WAIT, now);
+    tp->t_rexmt = tp->t_persist = tp->t_keep = SYNACK_TIME_NEVER;
+    tp->t_2msl = now + (synack_time_t)st->tun.timewait_len * SYNACK_SEC;
+}
+
+static bool our_fin_acked(const tcb *tp)
+{
+    return tp->fin_queued && tp->snd_una == tp->tx_seq + tp->tx_len + 1 &&
+           tp->tx_len == 0;
+}
+
+static void fin_wait_2(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tcp_set_state(st, tp, SYNACK_FIN_WAIT_2, now);
+    if (tp->orphan)
+        tp->t_2msl = now + (synack_time_t)st->tun.fin_timeout * SYNACK_SEC;
+}
+
+/* The peer's FIN is next in sequence: consume it (RFC 9293 eighth step). */
+static void process_fin(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tp->rcv_nxt++;
+    tp->fin_rcvd = true;
+    tp->rcv_fin_pending = false;
+    tp->ack_now = true;
+    switch (tp->state) {
+    case SYNACK_SYN_RECEIVED:
+    case SYNACK_ESTABLISHED:
+        tcp_set_state(st, tp, SYNACK_CLOSE_WAIT, now);
+        break;
+    case SYNACK_FIN_WAIT_1:
+        if (our_fin_acked(tp))
+            enter_time_wait(st, tp, now);
+        else
+            tcp_set_state(st, tp, SYNACK_CLOSING, now);
+        break;
+    case SYNACK_FIN_WAIT_2:
+        enter_time_wait(st, tp, now);
+        break;
+    case SYNACK_TIME_WAIT:
+        tp->t_2msl = now + (synack_time_t)st->tun.timewait_len * SYNACK_SEC;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- CLOSED and LISTEN ----------------------------------------------------- */
+
+static void closed_input(synack_stack *st, const seg *s, synack_time_t now)
+{
+    drop(st, NULL, s, SYNACK_DROP_TCP_NO_SOCKET, now);
+    tcp_reset_reply(st, s->ip, &s->th, seg_len(s), now);
+}
+
+static void inherit_options(tcb *tp, const tcb *lp)
+{
+    tp->nodelay = lp->nodelay;
+    tp->keepalive = lp->keepalive;
+    tp->linger_on = lp->linger_on;
+    tp->linger_secs = lp->linger_secs;
+    tp->user_timeout_ms = lp->user_timeout_ms;
+    tp->keepidle = lp->keepidle;
+    tp->keepintvl = lp->keepintvl;
+    tp->keepcnt = lp->keepcnt;
+    tp->rcvbuf = lp->rcvbuf;
+    tp->sndbuf = lp->sndbuf;
+    tp->user_mss = lp->user_mss;
+}
+
+static void listen_input(synack_stack *st, tcb *lp, const seg *s,
+                         synack_time_t now)
+{
+    if (s->flags & SYNACK_TH_RST) {
+        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+        return;
+    }
+    if (s->flags & SYNACK_TH_ACK) {
+        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+        tcp_reset_reply(st, s->ip, &s->th, seg_len(s), now);
+        return;
+    }
+    if (!(s->flags & SYNACK_TH_SYN)) {
+        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+        return;
+    }
+    if (s->flags & SYNACK_TH_FIN) {
+        drop(st, lp, s, SYNACK_DROP_TCP_BAD_FLAGS, now);
+        return;
+    }
+    int synq_max = lp->backlog < st->tun.max_syn_backlog
+                       ? lp->backlog
+                       : st->tun.max_syn_backlog;
+    if (lp->synq_len >= synq_max) {
+        drop(st, lp, s, SYNACK_DROP_TCP_SYN_QUEUE_FULL, now);
+        return;
+    }
+    if (lp->aq_len >= lp->backlog) {
+        drop(st, lp, s, SYNACK_DROP_TCP_ACCEPT_QUEUE_FULL, now);
+        return;
+    }
+    tcb *tp = tcb_new(st);
+    if (!tp) {
+        drop(st, lp, s, SYNACK_DROP_TCP_NO_MEM, now);
+        return;
+    }
+    tp->lip = s->ip->dst;
+    tp->lport = s->th.dport;
+    tp->rip = s->ip->src;
+    tp->rport = s->th.sport;
+    tp->listener = lp;
+    tp->passive = true;
+    inherit_options(tp, lp);
+    tcp_plan_conn(st, tp);
+    tp->irs = s->th.seq;
+    tp->rcv_nxt = s->th.seq + 1;
+    syn_options(st, tp, &s->th);
+    tp->iss = tcp_isn(st, tp, now);
+    tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+    tp->tx_seq = tp->iss + 1;
+    tp->recover = tp->iss;
+    tp->snd_wnd = s->th.wnd;
+    tp->max_sndwnd = tp->snd_wnd;
+    tp->snd_wl1 = s->th.seq;
+    tp->snd_wl2 = tp->iss;
+    tp->last_rcv = now;
+    tcb_hash_insert(st, tp);
+    lp->synq_len++;
+    tp->state = SYNACK_LISTEN; /* the new connection forks off the listener */
+    tcp_set_state(st, tp, SYNACK_SYN_RECEIVED, now);
+    tp->segs_in++;
+    tcp_output(st, tp, now);
+}
+
+/* ---- SYN-SENT ------------------------------------------------------------ */
+
+static int establish(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (tcp_alloc_buffers(st, tp) < 0) {
+        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_close_conn(st, tp, SYNACK_ENOMEM, now);
+        return GONE;
+    }
+    if (tp->backoff && !tp->rtt_valid)
+        tp->rto = 3 * SYNACK_SEC; /* RFC 6298 5.7 */
+    tp->backoff = 0;
+    tp->cwnd = initial_window(tp);
+    tp->conn_reported = true;
+    if (tp->keepalive)
+        tp->t_keep = now + (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
+    tcp_set_state(st, tp, SYNACK_ESTABLISHED, now);
+    if (tp->passive) {
+        st->stats.conns_passive++;
+    } else {
+        st->stats.conns_active++;
+    }
+    return CONT;
+}
+
+static int syn_sent_input(synack_stack *st, tcb *tp, seg *s,
+                          synack_time_t now)
+{
+    const wire_tcp *th = &s->th;
+    bool ack = s->flags & SYNACK_TH_ACK;
+    if (ack && (SEQ_LEQ(th->ack, tp->iss) || SEQ_GT(th->ack, tp->snd_max))) {
+        drop(st, tp, s, SYNACK_DROP_TCP_ACK, now);
+        tcp_reset_reply(st, s->ip, th, seg_len(s), now);
+        return DONE;
+    }
+    if (s->flags & SYNACK_TH_RST) {
+        if (!ack) {
+            drop(st, tp, s, SYNACK_DROP_TCP_RST_SEQ, now);
+            return DONE;
+        }
+        tcp_close_conn(st, tp, SYNACK_ECONNREFUSED, now);
+        return GONE;
+    }
+    if (!(s->flags & SYNACK_TH_SYN)) {
+        drop(st, tp, s, SYNACK_DROP_TCP_BAD_FLAGS, now);
+        return DONE;
+    }
+    tp->irs = th->seq;
+    tp->rcv_nxt = th->seq + 1;
+    syn_options(st, tp, th);
+    tp->rcv_adv = tp->rcv_nxt + min32(tp->rx_size, 65535);
+    tp->snd_wnd = th->wnd; /* never scaled in a SYN */
+    tp->max_sndwnd = tp->snd_wnd;
+    tp->snd_wl1 = th->seq;
+    tp->snd_wl2 = th->ack;
+    if (!ack) {
+        /* simultaneous open: answer with SYN,ACK from ISS again */
+        tcp_set_state(st, tp, SYNACK_SYN_RECEIVED, now);
+        tp->snd_nxt = tp->iss;
+        tp->t_rexmt = SYNACK_TIME_NEVER;
+        return DONE;
+    }
+    if (tp->rtt_timing && tp->backoff == 0 && !tp->ts_ok)
+        rtt_sample(st, tp, now - tp->rtt_start);
+    else if (tp->ts_ok && th->has_ts && th->tsecr)
+        rtt_on_ack(st, tp, s, th->ack, now);
+    tp->rtt_timing = false;
+    tp->snd_una = th->ack;
+    tp->t_rexmt = SYNACK_TIME_NEVER;
+    tp->first_unacked = SYNACK_TIME_NEVER;
+    if (establish(st, tp, now) == GONE)
+        return GONE;
+    tp->ack_now = true;
+    /* data or FIN in the SYN,ACK: continue at the text step */
+    s->flags &= (uint8_t)~SYNACK_TH_SYN;
+    s->seq = th->seq + 1;
+    return CONT;
+}
+
+/* ---- synchronized states ------------------------------------------------ */
+
+static bool ts_paws_fails(const tcb *tp, const seg *s)
+{
+    return tp->ts_ok && s->th.has_ts && !(s->flags & SYNACK_TH_RST) &&
+           SEQ_LT(s->th.tsval, tp->ts_recent);
+}
+
+/* First step: is the segment acceptable (RFC 9293 table 6)? Trims it to
+ * the window. */
+static int check_seq(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
+{
+    uint32_t wnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt
+                                                    : 0;
+    uint32_t len = seg_len(s);
+    uint32_t seq = s->th.seq;
+    bool ok;
+    bool probe = false;
+    if (len == 0) {
+        ok = wnd == 0 ? seq == tp->rcv_nxt
+                      : SEQ_GEQ(seq, tp->rcv_nxt) &&
+                            SEQ_LT(seq, tp->rcv_nxt + wnd);
+    } else if (wnd == 0) {
+        /* zero window: keep the ACK of a probe at RCV.NXT, drop its data */
+        ok = probe = seq == tp->rcv_nxt;
+    } else {
+        uint32_t last = seq + len - 1;
+        ok = (SEQ_GEQ(seq, tp->rcv_nxt) && SEQ_LT(seq, tp->rcv_nxt + wnd)) ||
+             (SEQ_GEQ(last, tp->rcv_nxt) && SEQ_LT(last, tp->rcv_nxt + wnd));
+    }
+    if (!ok) {
+        drop(st, tp, s, SYNACK_DROP_TCP_SEQ, now);
+        if (!(s->flags & SYNACK_TH_RST))
+            tcp_send_ack(st, tp, now);
+        return DONE;
+    }
+    if (probe) {
+        s->dlen = 0;
+        s->flags &= (uint8_t)~(SYNACK_TH_FIN | SYNACK_TH_SYN);
+        tp->ack_now = true;
+        return CONT;
+    }
+    /* trim the front (already received) */
+    if (SEQ_LT(seq, tp->rcv_nxt)) {
+        uint32_t d = tp->rcv_nxt - seq;
+        if (s->flags & SYNACK_TH_SYN) {
+            s->flags &= (uint8_t)~SYNACK_TH_SYN;
+            d--;
+            seq++;
+        }
+        if (d > s->dlen) { /* FIN is old too */
+            s->flags &= (uint8_t)~SYNACK_TH_FIN;
+            d = s->dlen;
+        }
+        s->data += d;
+        s->dlen -= d;
+        seq += d;
+        tp->ack_now = true; /* duplicate data: let the sender know */
+    }
+    s->seq = seq + ((s->flags & SYNACK_TH_SYN) ? 1 : 0);
+    /* trim the tail beyond the window */
+    uint32_t right = tp->rcv_nxt + wnd;
+    if (SEQ_GT(s->seq + s->dlen, right)) {
+        s->dlen = SEQ_GT(right, s->seq) ? right - s->seq : 0;
+        s->flags &= (uint8_t)~SYNACK_TH_FIN;
+        tp->ack_now = true;
+    }
+    return CONT;
+}
+
+static int check_rst(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
+{
+    if (!(s->flags & SYNACK_TH_RST))
+        return CONT;
+    if (s->th.seq != tp->rcv_nxt) {
+        /* RFC 5961 3.2: in window but not exact: challenge ACK */
+        drop(st, tp, s, SYNACK_DROP_TCP_RST_SEQ, now);
+        tcp_challenge_ack(st, tp, now);
+        return DONE;
+    }
+    int err = 0;
+    switch (tp->state) {
+    case SYNACK_SYN_RECEIVED:
+        err = tp->passive ? 0 : SYNACK_ECONNREFUSED;
+        break;
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+    case SYNACK_CLOSE_WAIT:
+        err = SYNACK_ECONNRESET;
+        break;
+    case SYNACK_TIME_WAIT:
+        if (st->tun.rfc1337) {
+            drop(st, tp, s, SYNACK_DROP_TCP_RST_TIME_WAIT, now);
+            return DONE;
+        }
+        break;
+    default:
+        break;
+    }
+    tcp_close_conn(st, tp, err, now);
+    return GONE;
+}
+
+/* Fourth step. Returns GONE with *reopen set when a SYN may open a new
+ * connection from TIME-WAIT (RFC 9293 3.10.7.4, RFC 6191 idea without
+ * timestamps: the new SYN is above RCV.NXT). */
+static int check_syn(synack_stack *st, tcb *tp, seg *s, bool *reopen,
+                     synack_time_t now)
+{
+    if (!(s->flags & SYNACK_TH_SYN))
+        return CONT;
+    if (tp->state == SYNACK_TIME_WAIT && !(s->flags & SYNACK_TH_ACK) &&
+        SEQ_GT(s->th.seq, tp->rcv_nxt) &&
+        tcb_lookup_listener(st, tp->lip, tp->lport)) {
+        tcp_close_conn(st, tp, 0, now);
+        *reopen = true;
+        return GONE;
+    }
+    if (tp->state == SYNACK_SYN_RECEIVED && tp->passive) {
+        /* RFC 9293: a passive SYN-RECEIVED connection returns to LISTEN */
+        tcp_close_conn(st, tp, 0, now);
+        return GONE;
+    }
+    drop(st, tp, s, SYNACK_DROP_TCP_SYN_IN_WINDOW, now);
+    tcp_challenge_ack(st, tp, now);
+    return DONE;
+}
+
+static int syn_received_ack(synack_stack *st, tcb *tp, seg *s,
+                            synack_time_t now)
+{
+    uint32_t ack = s->th.ack;
+    if (!(SEQ_LT(tp->snd_una, ack) && SEQ_LEQ(ack, tp->snd_max))) {
+        drop(st, tp, s, SYNACK_DROP_TCP_ACK, now);
+        tcp_reset_reply(st, s->ip, &s->th, seg_len(s), now);
+        return DONE;
+    }
+    tcb *lp = tp->listener;
+    if (tp->passive && lp && lp->aq_len >= lp->backlog) {
+        drop(st, tp, s, SYNACK_DROP_TCP_ACCEPT_QUEUE_FULL, now);
+        return DONE;
+    }
+    if (establish(st, tp, now) == GONE)
+        return GONE;
+    if (tp->passive && lp) {
+        tp->in_aq = true;
+        tp->aq_next = NULL;
+        if (lp->aq_tail)
+            lp->aq_tail->aq_next = tp;
+        else
+            lp->aq_head = tp;
+        lp->aq_tail = tp;
+        lp->aq_len++;
+    }
+    tp->snd_wnd = (uint32_t)s->th.wnd << tp->snd_ws;
+    tp->max_sndwnd = tp->snd_wnd;
+    tp->snd_wl1 = s->th.seq;
+    tp->snd_wl2 = ack;
+    return CONT;
+}
+
+static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
+{
+    if (!(s->flags & SYNACK_TH_ACK)) {
+        drop(st, tp, s, SYNACK_DROP_TCP_NO_ACK, now);
+        return DONE;
+    }
+    if (tp->state == SYNACK_SYN_RECEIVED) {
+        int r = syn_received_ack(st, tp, s, now);
+        if (r != CONT)
+            return r;
+    }
+    uint32_t ack = s->th.ack;
+    if (SEQ_GT(ack, tp->snd_max)) {
+        drop(st, tp, s, SYNACK_DROP_TCP_ACK, now);
+        tcp_send_ack(st, tp, now);
+        return DONE;
+    }
+    uint32_t maxwnd = tp->max_sndwnd > 65535 ? tp->max_sndwnd : 65535;
+    if (SEQ_LT(ack, tp->snd_una - maxwnd)) {
+        /* RFC 5961 5.2: too old to be real */
+        drop(st, tp, s, SYNACK_DROP_TCP_ACK, now);
+        tcp_challenge_ack(st, tp, now);
+        return DONE;
+    }
+    tp->persist_probes = 0;
+    uint32_t wnd = (uint32_t)s->th.wnd << (tp->ws_ok ? tp->snd_ws : 0);
+    if (SEQ_GT(ack, tp->snd_una)) {
+        ack_advance(st, tp, s, ack, now);
+    } else if (ack == tp->snd_una && s->dlen == 0 &&
+               !(s->flags & (SYNACK_TH_SYN | SYNACK_TH_FIN)) &&
+               wnd == tp->snd_wnd && tp->snd_max != tp->snd_una) {
+        on_dupack(st, tp, now);
+    }
+    /* window update (RFC 9293 3.10.7.4, fifth step) */
+    if (SEQ_LT(tp->snd_wl1, s->th.seq) ||
+        (tp->snd_wl1 == s->th.seq && SEQ_LEQ(tp->snd_wl2, ack))) {
+        tp->snd_wnd = wnd;
+        tp->snd_wl1 = s->th.seq;
+        tp->snd_wl2 = ack;
+        if (wnd > tp->max_sndwnd)
+            tp->max_sndwnd = wnd;
+        if (wnd > 0)
+            tp->t_persist = SYNACK_TIME_NEVER;
+    }
+    switch (tp->state) {
+    case SYNACK_FIN_WAIT_1:
+        /* FIN+ACK that acks our FIN: straight to TIME-WAIT at the FIN
+         * step, the one edge rather than two. */
+        if (our_fin_acked(tp) &&
+            !((s->flags & SYNACK_TH_FIN) && s->seq == tp->rcv_nxt))
+            fin_wait_2(st, tp, now);
+        break;
+    case SYNACK_CLOSING:
+        if (our_fin_acked(tp))
+            enter_time_wait(st, tp, now);
+        break;
+    case SYNACK_LAST_ACK:
+        if (our_fin_acked(tp)) {
+            tcp_close_conn(st, tp, 0, now);
+            return GONE;
+        }
+        break;
+    default:
+        break;
+    }
+    return CONT;
+}
+
+static int process_text(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
+{
+    if (s->dlen == 0)
+        return CONT;
+    switch (tp->state) {
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+        break;
+    default:
+        return CONT; /* a FIN was received: nothing more to deliver */
+    }
+    if (tp->orphan && SEQ_GT(s->seq + s->dlen, tp->rcv_nxt)) {
+        /* new data for a closed socket: nobody will read it */
+        drop(st, tp, s, SYNACK_DROP_TCP_RCV_SHUTDOWN, now);
+        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_close_conn(st, tp, 0, now);
+        return GONE;
+    }
+    if (tp->shut_rd) {
+        if (s->seq == tp->rcv_nxt) {
+            tp->rcv_nxt += s->dlen;
+            tp->bytes_received += s->dlen;
+        }
+        drop(st, tp, s, SYNACK_DROP_TCP_RCV_SHUTDOWN, now);
+        tp->ack_now = true;
+        return CONT;
+    }
+    bool in_order = s->seq == tp->rcv_nxt;
+    bool filled = reass(st, tp, s, now);
+    if (filled) {
+        tp->ack_now = true;
+    } else if (in_order) {
+        /* delayed ACK: at least every second full-sized segment */
+        tp->unacked_rcv += s->dlen;
+        if (tp->unacked_rcv >= 2u * tp->mss)
+            tp->ack_now = true;
+        else if (tp->t_delack == SYNACK_TIME_NEVER)
+            tp->t_delack =
+                now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+    }
+    if (tp->rcv_fin_pending && tp->rcv_fin_seq == tp->rcv_nxt)
+        process_fin(st, tp, now);
+    return CONT;
+}
+
+static void check_fin(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
+{
+    if (!(s->flags & SYNACK_TH_FIN))
+        return;
+    uint32_t fin_seq = s->seq + s->dlen;
+    if (tp->state == SYNACK_TIME_WAIT || tp->fin_rcvd) {
+        if (tp->state == SYNACK_TIME_WAIT)
+            tp->t_2msl =
+                now + (synack_time_t)st->tun.timewait_len * SYNACK_SEC;
+        tp->ack_now = true;
+        return;
+    }
+    if (fin_seq == tp->rcv_nxt) {
+        process_fin(st, tp, now);
+    } else {
+        tp->rcv_fin_pending = true;
+        tp->rcv_fin_seq = fin_seq;
+        tp->ack_now = true;
+    }
+}
+
+/* RFC 7323 4.3: TS.Recent follows the timestamp of the segment that covers
+ * Last.ACK.sent. */
+static void update_ts_recent(tcb *tp, const seg *s)
+{
+    if (tp->ts_ok && s->th.has_ts && SEQ_GEQ(s->th.tsval, tp->ts_recent) &&
+        SEQ_LEQ(s->th.seq, tp->last_ack_sent))
+        tp->ts_recent = s->th.tsval;
+}
+
+/* TIME-WAIT: a retransmitted FIN is re-acknowledged and restarts 2MSL. */
+static bool time_wait_fin(synack_stack *st, tcb *tp, const seg *s,
+                          synack_time_t now)
+{
+    if (tp->state != SYNACK_TIME_WAIT || !(s->flags & SYNACK_TH_FIN) ||
+        (s->flags & (SYNACK_TH_RST | SYNACK_TH_SYN)))
+        return false;
+    if (s->th.seq + seg_len(s) != tp->rcv_nxt)
+        return false;
+    tp->t_2msl = now + (synack_time_t)st->tun.timewait_len * SYNACK_SEC;
+    tcp_send_ack(st, tp, now);
+    return true;
+}
+
+/* SYN-RECEIVED (passive): the peer retransmitted its SYN: resend SYN,ACK. */
+static bool syn_received_dup_syn(synack_stack *st, tcb *tp, const seg *s,
+                                 synack_time_t now)
+{
+    if (tp->state != SYNACK_SYN_RECEIVED ||
+        (s->flags & (SYNACK_TH_SYN | SYNACK_TH_ACK | SYNACK_TH_RST)) !=
+            SYNACK_TH_SYN ||
+        s->th.seq != tp->irs)
+        return false;
+    tp->snd_nxt = tp->iss;
+    tcp_output(st, tp, now);
+    return true;
+}
+
+static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
+                      synack_time_t now)
+{
+    if (syn_received_dup_syn(st, tp, s, now) || time_wait_fin(st, tp, s, now))
+        return DONE;
+    if (ts_paws_fails(tp, s)) {
+        drop(st, tp, s, SYNACK_DROP_TCP_PAWS, now);
+        tcp_send_ack(st, tp, now);
+        return DONE;
+    }
+    int r = check_seq(st, tp, s, now);
+    if (r == CONT)
+        r = check_rst(st, tp, s, now);
+    if (r == CONT)
+        r = check_syn(st, tp, s, reopen, now);
+    if (r == CONT) {
+        update_ts_recent(tp, s);
+        r = check_ack(st, tp, s, now);
+    }
+    if (r == CONT)
+        r = process_text(st, tp, s, now);
+    if (r == CONT)
+        check_fin(st, tp, s, now);
+    return r == GONE ? GONE : DONE;
+}
+
+void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
+               size_t len, synack_time_t now)
+{
+    seg s;
+    memset(&s, 0, sizeof(s));
+    int r = wire_tcp_parse(p, len, ip->src, ip->dst, &s.th);
+    if (r < 0) {
+        stack_drop(st, -r, NULL, NULL, now);
+        return;
+    }
+    st->stats.tcp_in++;
+    st->stats.tcp_opt_unknown += s.th.unknown_opts;
+    s.ip = ip;
+    s.data = p + s.th.hlen;
+    s.dlen = (uint32_t)(len - s.th.hlen);
+    s.flags = s.th.flags;
+    s.seq = s.th.seq;
+    synack_seg *d = &s.desc;
+    d->src = (synack_addr){ip->src, s.th.sport};
+    d->dst = (synack_addr){ip->dst, s.th.dport};
+    d->seq = s.th.seq;
+    d->ack = s.th.ack;
+    d->flags = s.th.flags;
+    d->wnd = s.th.wnd;
+    d->len = s.dlen;
+    d->has_mss = s.th.has_mss;
+    d->has_ws = s.th.has_ws;
+    d->has_ts = s.th.has_ts;
+    d->has_sackok = s.th.has_sackok;
+    d->mss = s.th.mss;
+    d->ws = s.th.ws;
+    d->tsval = s.th.tsval;
+    d->tsecr = s.th.tsecr;
+    st->cur_seg = d;
+    tcp_set_cause(st, "rcv", s.flags);
+
+    if (s.th.sport == 0 || s.th.dport == 0) {
+        drop(st, NULL, &s, SYNACK_DROP_TCP_BAD_PORT, now);
+        goto out;
+    }
+    tcb *tp = tcb_lookup(st, ip->dst, s.th.dport, ip->src, s.th.sport);
+    if (!tp) {
+        tcb *lp = tcb_lookup_listener(st, ip->dst, s.th.dport);
+        tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, lp, d, false, now);
+        if (lp)
+            listen_input(st, lp, &s, now);
+        else
+            closed_input(st, &s, now);
+        goto out;
+    }
+    tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, tp, d, false, now);
+    tp->segs_in++;
+    tp->last_rcv = now;
+    tp->keep_probes = 0;
+    bool reopen = false;
+    if (tp->state == SYNACK_SYN_SENT) {
+        r = syn_sent_input(st, tp, &s, now);
+        if (r == CONT) {
+            r = process_text(st, tp, &s, now);
+            if (r == CONT)
+                check_fin(st, tp, &s, now);
+        }
+    } else {
+        r = sync_input(st, tp, &s, &reopen, now);
+    }
+    if (r != GONE) {
+        tcp_output(st, tp, now);
+        tcp_notify(st, tp);
+    } else if (reopen) {
+        tcb *lp = tcb_lookup_listener(st, ip->dst, s.th.dport);
+        if (lp) {
+            s.flags = s.th.flags;
+            listen_input(st, lp, &s, now);
+        }
+    }
+out:
+    st->cur_seg = NULL;
+    st->cause = NULL;
+    tcp_reap(st);
+}

@@ -1,0 +1,389 @@
+/*
+ * TCP output: one idempotent tcp_output() decides what to send after every
+ * event (SYN, data within the send and congestion windows with Nagle and
+ * sender-side silly-window avoidance, FIN, ACKs and window updates).
+ */
+#include <string.h>
+
+#include "core.h"
+
+#define TS_OPTLEN 12
+
+static uint32_t min32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Free receive space measured from RCV.NXT: what we could offer now. */
+uint32_t tcp_rcv_window(const tcb *tp)
+{
+    uint32_t w = tp->rx_size > tp->rx_len ? tp->rx_size - tp->rx_len : 0;
+    uint32_t max = tp->ws_ok ? (65535u << tp->rcv_ws) : 65535u;
+    return w < max ? w : max;
+}
+
+/* The window to put in a segment (bytes, before scaling). The right edge
+ * never moves left (RFC 9293 3.8.6.2.2 discourages shrinking), and it only
+ * moves right by at least min(buffer/2, MSS): receiver-side SWS
+ * avoidance. */
+static uint32_t window_to_advertise(const tcb *tp)
+{
+    uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt
+                                                    : 0;
+    uint32_t win = tcp_rcv_window(tp);
+    if (win <= cur)
+        return cur;
+    if (win - cur < min32(tp->rx_size / 2, tp->rcv_mss) &&
+        win < tp->rx_size)
+        return cur;
+    return win;
+}
+
+/* A window update is worth a segment of its own when the window would open
+ * by two segments or half the buffer (RFC 9293 3.8.6.2.2). */
+static bool window_update_due(const tcb *tp)
+{
+    if (tp->state != SYNACK_ESTABLISHED && tp->state != SYNACK_FIN_WAIT_1 &&
+        tp->state != SYNACK_FIN_WAIT_2)
+        return false;
+    if (tp->fin_rcvd || !tp->rxb)
+        return false;
+    uint32_t cur = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt
+                                                    : 0;
+    uint32_t win = window_to_advertise(tp);
+    if (win <= cur)
+        return false;
+    uint32_t inc = win - cur;
+    return inc >= 2u * tp->rcv_mss || inc >= tp->rx_size / 2;
+}
+
+static void copy_out_ring(const tcb *tp, uint32_t off, uint8_t *dst,
+                          uint32_t len)
+{
+    uint32_t pos = (tp->tx_head + off) % tp->tx_size;
+    uint32_t first = min32(len, tp->tx_size - pos);
+    memcpy(dst, tp->txb + pos, first);
+    if (len > first)
+        memcpy(dst + first, tp->txb, len - first);
+}
+
+static void seg_desc(synack_seg *d, const wire_tcp *th, uint32_t src,
+                     uint32_t dst, uint32_t len)
+{
+    memset(d, 0, sizeof(*d));
+    d->src = (synack_addr){src, th->sport};
+    d->dst = (synack_addr){dst, th->dport};
+    d->seq = th->seq;
+    d->ack = th->ack;
+    d->flags = th->flags;
+    d->wnd = th->wnd;
+    d->len = len;
+    d->has_mss = th->has_mss;
+    d->has_ws = th->has_ws;
+    d->has_ts = th->has_ts;
+    d->has_sackok = th->has_sackok;
+    d->mss = th->mss;
+    d->ws = th->ws;
+    d->tsval = th->tsval;
+    d->tsecr = th->tsecr;
+}
+
+/* Build and send one segment of tp. Data comes from the send ring at
+ * offset `off` from tx_seq. */
+static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
+                         uint8_t flags, uint32_t off, uint32_t len,
+                         bool retrans, synack_time_t now)
+{
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = tp->lport;
+    th.dport = tp->rport;
+    th.seq = seq;
+    th.flags = flags;
+    if (flags & SYNACK_TH_ACK)
+        th.ack = tp->rcv_nxt;
+    if (flags & SYNACK_TH_SYN) {
+        th.has_mss = 1;
+        th.mss = tp->rcv_mss;
+        bool offer_ws = tp->passive ? tp->ws_ok : st->tun.window_scaling;
+        if (offer_ws) {
+            th.has_ws = 1;
+            th.ws = tp->rcv_ws;
+        }
+        bool offer_ts = tp->passive ? tp->ts_ok : st->tun.timestamps;
+        if (offer_ts) {
+            th.has_ts = 1;
+            th.tsval = tcp_ts_now(tp, now);
+            th.tsecr = tp->passive ? tp->ts_recent : 0;
+        }
+        /* RFC 7323 2.2: the window in a SYN is never scaled. */
+        th.wnd = (uint16_t)min32(tp->rx_size, 65535);
+        tp->rcv_adv = tp->rcv_nxt + th.wnd;
+    } else {
+        if (tp->ts_ok) {
+            th.has_ts = 1;
+            th.tsval = tcp_ts_now(tp, now);
+            th.tsecr = tp->ts_recent;
+        }
+        if (!(flags & SYNACK_TH_RST)) {
+            uint32_t win = window_to_advertise(tp);
+            uint32_t field = win >> (tp->ws_ok ? tp->rcv_ws : 0);
+            th.wnd = (uint16_t)min32(field, 65535);
+            uint32_t edge =
+                tp->rcv_nxt + ((uint32_t)th.wnd << (tp->ws_ok ? tp->rcv_ws : 0));
+            if (SEQ_GT(edge, tp->rcv_adv))
+                tp->rcv_adv = edge;
+        }
+    }
+    uint8_t *p = st->txbuf + L4_OFF;
+    size_t hl = wire_tcp_emit(p, &th);
+    if (len)
+        copy_out_ring(tp, off, p + hl, len);
+    wire_tcp_set_csum(p, hl + len, tp->lip, tp->rip);
+
+    if (flags & SYNACK_TH_ACK) {
+        tp->last_ack_sent = tp->rcv_nxt;
+        tp->ack_now = false;
+        tp->unacked_rcv = 0;
+        tp->t_delack = SYNACK_TIME_NEVER;
+    }
+    tp->segs_out++;
+    st->stats.tcp_out++;
+    if (flags & SYNACK_TH_RST)
+        st->stats.tcp_rst_out++;
+    if (retrans) {
+        st->stats.tcp_retrans++;
+        tp->total_retrans++;
+        tp->bytes_retrans += len;
+    } else {
+        tp->bytes_sent += len;
+    }
+    if (st->trace) {
+        synack_seg d;
+        seg_desc(&d, &th, tp->lip, tp->rip, len);
+        tcp_trace_seg(st, SYNACK_TRACE_SEG_OUT, tp, &d, retrans, now);
+    }
+    ip_output(st, tp->rip, WIRE_IPPROTO_TCP, hl + len, now);
+}
+
+void tcp_send_ctl(synack_stack *st, tcb *tp, uint32_t seq, uint8_t flags,
+                  synack_time_t now)
+{
+    send_segment(st, tp, seq, flags, 0, 0, false, now);
+}
+
+void tcp_send_ack(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_ACK, now);
+}
+
+void tcp_challenge_ack(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (now - st->chal_window >= SYNACK_SEC || now < st->chal_window) {
+        st->chal_window = now;
+        st->chal_count = 0;
+    }
+    if (st->chal_count >= (uint32_t)st->tun.challenge_ack_limit) {
+        stack_drop(st, SYNACK_DROP_TCP_CHALLENGE_LIMIT, tp, st->cur_seg, now);
+        return;
+    }
+    st->chal_count++;
+    st->stats.tcp_challenge_acks++;
+    tcp_send_ack(st, tp, now);
+}
+
+void tcp_reset_reply(synack_stack *st, const wire_ipv4 *ip,
+                     const wire_tcp *in, uint32_t seglen, synack_time_t now)
+{
+    if (in->flags & SYNACK_TH_RST)
+        return;
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = in->dport;
+    th.dport = in->sport;
+    if (in->flags & SYNACK_TH_ACK) {
+        th.seq = in->ack;
+        th.flags = SYNACK_TH_RST;
+    } else {
+        th.seq = 0;
+        th.ack = in->seq + seglen;
+        th.flags = SYNACK_TH_RST | SYNACK_TH_ACK;
+    }
+    uint8_t *p = st->txbuf + L4_OFF;
+    size_t hl = wire_tcp_emit(p, &th);
+    wire_tcp_set_csum(p, hl, ip->dst, ip->src);
+    st->stats.tcp_out++;
+    st->stats.tcp_rst_out++;
+    if (st->trace) {
+        synack_seg d;
+        seg_desc(&d, &th, ip->dst, ip->src, 0);
+        tcp_trace_seg(st, SYNACK_TRACE_SEG_OUT, NULL, &d, false, now);
+    }
+    ip_output(st, ip->src, WIRE_IPPROTO_TCP, hl, now);
+}
+
+void tcp_arm_rexmt(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    (void)st;
+    synack_time_t t = now + tp->rto;
+    if (tp->user_timeout_ms && tp->first_unacked != SYNACK_TIME_NEVER) {
+        synack_time_t lim =
+            tp->first_unacked + (synack_time_t)tp->user_timeout_ms * SYNACK_MSEC;
+        if (lim < t)
+            t = lim > now ? lim : now;
+    }
+    tp->t_rexmt = t;
+}
+
+/* Payload bytes per segment: the effective send MSS less the timestamp
+ * option carried on every segment. */
+static uint32_t seg_payload(const tcb *tp)
+{
+    uint32_t m = tp->mss;
+    return m > 64 ? m : 64;
+}
+
+/* Retransmit the first unacknowledged segment (fast retransmit, NewReno
+ * partial ACK). */
+void tcp_retransmit_first(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (tp->state == SYNACK_SYN_SENT || tp->state == SYNACK_SYN_RECEIVED)
+        return;
+    uint32_t off = tp->snd_una - tp->tx_seq;
+    if (off > tp->tx_len)
+        return;
+    uint32_t len = min32(tp->tx_len - off, seg_payload(tp));
+    uint8_t flags = SYNACK_TH_ACK;
+    bool fin_sent = tp->fin_queued &&
+                    SEQ_GT(tp->snd_max, tp->tx_seq + tp->tx_len);
+    if (fin_sent && off + len == tp->tx_len)
+        flags |= SYNACK_TH_FIN;
+    if (len == 0 && !(flags & SYNACK_TH_FIN))
+        return;
+    if (len && off + len == tp->tx_len)
+        flags |= SYNACK_TH_PSH;
+    send_segment(st, tp, tp->snd_una, flags, off, len, true, now);
+    tp->rtt_timing = false; /* Karn */
+}
+
+static void send_syn(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    uint8_t flags = SYNACK_TH_SYN;
+    if (tp->state == SYNACK_SYN_RECEIVED)
+        flags |= SYNACK_TH_ACK;
+    bool retrans = tp->snd_max != tp->iss;
+    if (tp->first_unacked == SYNACK_TIME_NEVER)
+        tp->first_unacked = now;
+    send_segment(st, tp, tp->iss, flags, 0, 0, retrans, now);
+    tp->snd_nxt = tp->iss + 1;
+    if (SEQ_GT(tp->snd_nxt, tp->snd_max))
+        tp->snd_max = tp->snd_nxt;
+    if (!retrans) {
+        tp->rtt_timing = true;
+        tp->rtt_seq = tp->iss;
+        tp->rtt_start = now;
+    }
+    if (tp->t_rexmt == SYNACK_TIME_NEVER)
+        tcp_arm_rexmt(st, tp, now);
+}
+
+static bool can_send_data(const tcb *tp)
+{
+    switch (tp->state) {
+    case SYNACK_ESTABLISHED:
+    case SYNACK_CLOSE_WAIT:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_CLOSING:
+    case SYNACK_LAST_ACK:
+        return tp->txb != NULL;
+    default:
+        return false;
+    }
+}
+
+void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (tp->state == SYNACK_CLOSED || tp->state == SYNACK_LISTEN)
+        return;
+    if (tp->state == SYNACK_SYN_SENT || tp->state == SYNACK_SYN_RECEIVED) {
+        if (tp->snd_nxt == tp->iss)
+            send_syn(st, tp, now);
+        else if (tp->ack_now && tp->state == SYNACK_SYN_RECEIVED)
+            tcp_send_ack(st, tp, now);
+        return;
+    }
+    if (tp->state == SYNACK_TIME_WAIT) {
+        if (tp->ack_now)
+            tcp_send_ack(st, tp, now);
+        return;
+    }
+    bool sent_any = false;
+    while (can_send_data(tp)) {
+        uint32_t off = tp->snd_nxt - tp->tx_seq;
+        uint32_t fin_seq = tp->tx_seq + tp->tx_len;
+        bool fin_done = tp->fin_queued && SEQ_GT(tp->snd_nxt, fin_seq);
+        uint32_t avail = off <= tp->tx_len ? tp->tx_len - off : 0;
+        uint32_t wnd = min32(tp->snd_wnd, tp->cwnd);
+        uint32_t inflight = tp->snd_nxt - tp->snd_una;
+        uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+        uint32_t mss = seg_payload(tp);
+        uint32_t len = min32(min32(avail, usable), mss);
+        bool retrans = SEQ_LT(tp->snd_nxt, tp->snd_max);
+        bool fin = tp->fin_queued && !fin_done && off + len == tp->tx_len &&
+                   off <= tp->tx_len;
+        bool send = false;
+        if (len > 0) {
+            bool all = off + len == tp->tx_len;
+            if (len == mss)
+                send = true;
+            else if (all && (tp->nodelay || tp->snd_max == tp->snd_una ||
+                             tp->fin_queued))
+                send = true; /* Nagle: nothing outstanding, or pushed */
+            else if (tp->max_sndwnd && len >= tp->max_sndwnd / 2)
+                send = true; /* sender SWS avoidance */
+            else if (retrans)
+                send = true;
+        } else if (fin) {
+            send = true;
+        }
+        if (!send)
+            break;
+        uint8_t flags = SYNACK_TH_ACK;
+        if (fin)
+            flags |= SYNACK_TH_FIN;
+        if (len && off + len == tp->tx_len)
+            flags |= SYNACK_TH_PSH;
+        if (tp->snd_una == tp->snd_max)
+            tp->first_unacked = now;
+        send_segment(st, tp, tp->snd_nxt, flags, off, len, retrans, now);
+        if (!retrans && !tp->rtt_timing && !tp->ts_ok) {
+            tp->rtt_timing = true;
+            tp->rtt_seq = tp->snd_nxt;
+            tp->rtt_start = now;
+        }
+        tp->snd_nxt += len + (fin ? 1 : 0);
+        if (SEQ_GT(tp->snd_nxt, tp->snd_max))
+            tp->snd_max = tp->snd_nxt;
+        if (tp->t_rexmt == SYNACK_TIME_NEVER)
+            tcp_arm_rexmt(st, tp, now);
+        tp->t_persist = SYNACK_TIME_NEVER;
+        tp->persist_backoff = 0;
+        sent_any = true;
+        if (fin)
+            break;
+    }
+    if (!sent_any && (tp->ack_now || window_update_due(tp)))
+        tcp_send_ack(st, tp, now);
+
+    /* Zero window with data waiting and nothing in flight: probe. */
+    if (can_send_data(tp) && tp->snd_wnd == 0 &&
+        tp->snd_max == tp->snd_una && tp->t_rexmt == SYNACK_TIME_NEVER &&
+        tp->t_persist == SYNACK_TIME_NEVER &&
+        (tp->tx_len > tp->snd_nxt - tp->tx_seq ||
+         (tp->fin_queued && tp->snd_nxt == tp->tx_seq + tp->tx_len))) {
+        synack_time_t base = tp->rto;
+        tp->t_persist = now + base;
+        if (tp->first_unacked == SYNACK_TIME_NEVER)
+            tp->first_unacked = now;
+    }
+}

@@ -1,0 +1,623 @@
+/*
+ * TCP support: control-block lifecycle, demultiplexing, the one traced
+ * state setter, ISN (RFC 6528), buffers, readiness.
+ */
+#include <string.h>
+
+#include "core.h"
+
+/* Legal edges of the RFC 9293 state diagram (figure 5), plus the edges the
+ * RFC text adds: any state to CLOSED on RST/abort/timeout, SYN-RECEIVED back
+ * to LISTEN (not modelled: the embryonic tcb is freed instead, so it goes
+ * to CLOSED) and FIN-WAIT-1 to TIME-WAIT on FIN+ACK. */
+#define E(a, b) (1u << (b))
+static const uint16_t legal[SYNACK__STATE_COUNT] = {
+    [SYNACK_CLOSED] = E(, SYNACK_LISTEN) | E(, SYNACK_SYN_SENT) |
+                      E(, SYNACK_SYN_RECEIVED),
+    [SYNACK_LISTEN] = E(, SYNACK_CLOSED) | E(, SYNACK_SYN_SENT) |
+                      E(, SYNACK_SYN_RECEIVED),
+    [SYNACK_SYN_SENT] = E(, SYNACK_CLOSED) | E(, SYNACK_SYN_RECEIVED) |
+                        E(, SYNACK_ESTABLISHED),
+    [SYNACK_SYN_RECEIVED] = E(, SYNACK_CLOSED) | E(, SYNACK_ESTABLISHED) |
+                            E(, SYNACK_FIN_WAIT_1) | E(, SYNACK_CLOSE_WAIT),
+    [SYNACK_ESTABLISHED] = E(, SYNACK_CLOSED) | E(, SYNACK_FIN_WAIT_1) |
+                           E(, SYNACK_CLOSE_WAIT),
+    [SYNACK_FIN_WAIT_1] = E(, SYNACK_CLOSED) | E(, SYNACK_FIN_WAIT_2) |
+                          E(, SYNACK_CLOSING) | E(, SYNACK_TIME_WAIT),
+    [SYNACK_FIN_WAIT_2] = E(, SYNACK_CLOSED) | E(, SYNACK_TIME_WAIT),
+    [SYNACK_CLOSE_WAIT] = E(, SYNACK_CLOSED) | E(, SYNACK_LAST_ACK),
+    [SYNACK_CLOSING] = E(, SYNACK_CLOSED) | E(, SYNACK_TIME_WAIT),
+    [SYNACK_LAST_ACK] = E(, SYNACK_CLOSED),
+    [SYNACK_TIME_WAIT] = E(, SYNACK_CLOSED),
+};
+#undef E
+
+bool tcp_state_edge_ok(int from, int to)
+{
+    if (from < 0 || from >= SYNACK__STATE_COUNT || to < 0 ||
+        to >= SYNACK__STATE_COUNT)
+        return false;
+    return (legal[from] >> to) & 1u;
+}
+
+int synack_state_edge_legal(int from, int to)
+{
+    return tcp_state_edge_ok(from, to);
+}
+
+synack_time_t tcp_rto_min(const synack_stack *st)
+{
+    return (synack_time_t)st->tun.rto_min_us * SYNACK_USEC;
+}
+
+synack_time_t tcp_rto_max(const synack_stack *st)
+{
+    return (synack_time_t)st->tun.rto_max_ms * SYNACK_MSEC;
+}
+
+int tcp_keepidle(const synack_stack *st, const tcb *tp)
+{
+    return tp->keepidle ? tp->keepidle : st->tun.keepalive_time;
+}
+
+int tcp_keepintvl(const synack_stack *st, const tcb *tp)
+{
+    return tp->keepintvl ? tp->keepintvl : st->tun.keepalive_intvl;
+}
+
+int tcp_keepcnt(const synack_stack *st, const tcb *tp)
+{
+    return tp->keepcnt ? tp->keepcnt : st->tun.keepalive_probes;
+}
+
+tcb *tcb_new(synack_stack *st)
+{
+    tcb *tp = stack_mem_get(st, sizeof(*tp));
+    if (!tp)
+        return NULL;
+    memset(tp, 0, sizeof(*tp));
+    tp->id = st->next_id++;
+    tp->handle = -1;
+    tp->state = SYNACK_CLOSED;
+    tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl =
+        SYNACK_TIME_NEVER;
+    tp->rto = (synack_time_t)st->tun.rto_initial_ms * SYNACK_MSEC;
+    tp->ssthresh = UINT32_MAX / 2;
+    tp->first_unacked = SYNACK_TIME_NEVER;
+    tp->mss = 536;
+    tp->rcv_mss = (uint16_t)(st->cfg.mtu - 40);
+    tp->next = st->conns;
+    if (st->conns)
+        st->conns->prev = tp;
+    st->conns = tp;
+    st->nconns++;
+    return tp;
+}
+
+uint32_t tcb_hash(const synack_stack *st, uint32_t lip, uint16_t lport,
+                  uint32_t rip, uint16_t rport)
+{
+    uint64_t k;
+    memcpy(&k, st->cfg.isn_secret + 8, sizeof(k));
+    uint64_t x = ((uint64_t)lip << 32 | rip) ^ k;
+    x ^= ((uint64_t)lport << 16 | rport) * 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (uint32_t)x & st->hash_mask;
+}
+
+static void hash_remove(synack_stack *st, tcb *tp)
+{
+    tcb **pp;
+    if (tp->listed) {
+        for (pp = &st->listeners; *pp; pp = &(*pp)->hnext)
+            if (*pp == tp) {
+                *pp = tp->hnext;
+                break;
+            }
+        tp->listed = false;
+    }
+    if (!tp->hashed)
+        return;
+    uint32_t h = tcb_hash(st, tp->lip, tp->lport, tp->rip, tp->rport);
+    for (pp = &st->hash[h]; *pp; pp = &(*pp)->hnext)
+        if (*pp == tp) {
+            *pp = tp->hnext;
+            break;
+        }
+    tp->hashed = false;
+}
+
+static void aq_remove(tcb *lp, tcb *tp)
+{
+    tcb **pp = &lp->aq_head;
+    tcb *prev = NULL;
+    while (*pp && *pp != tp) {
+        prev = *pp;
+        pp = &(*pp)->aq_next;
+    }
+    if (!*pp)
+        return;
+    *pp = tp->aq_next;
+    if (lp->aq_tail == tp)
+        lp->aq_tail = prev;
+    lp->aq_len--;
+    tp->in_aq = false;
+}
+
+/* Detach a child from its listener (queue counts). */
+static void unlink_listener(tcb *tp)
+{
+    tcb *lp = tp->listener;
+    if (!lp)
+        return;
+    if (tp->in_aq)
+        aq_remove(lp, tp);
+    else if (tp->state == SYNACK_SYN_RECEIVED)
+        lp->synq_len--;
+    tp->listener = NULL;
+}
+
+void tcb_free(synack_stack *st, tcb *tp)
+{
+    if (tp->state == SYNACK_LISTEN) {
+        /* children of a listener go with it */
+        for (tcb *c = st->conns; c;) {
+            tcb *n = c->next;
+            if (c->listener == tp) {
+                unlink_listener(c);
+                tcb_free(st, c);
+                n = st->conns; /* list changed: restart */
+            }
+            c = n;
+        }
+    }
+    if (tp->zombie)
+        st->nzombies--;
+    unlink_listener(tp);
+    hash_remove(st, tp);
+    if (tp->handle >= 0 && (uint32_t)tp->handle < st->nhandles &&
+        st->handles[tp->handle] == tp)
+        st->handles[tp->handle] = NULL;
+    if (tp->prev)
+        tp->prev->next = tp->next;
+    else
+        st->conns = tp->next;
+    if (tp->next)
+        tp->next->prev = tp->prev;
+    st->nconns--;
+    if (tp->txb)
+        stack_mem_put(st, tp->txb, tp->tx_size);
+    if (tp->rxb)
+        stack_mem_put(st, tp->rxb, tp->rx_size);
+    stack_mem_put(st, tp, sizeof(*tp));
+}
+
+void tcb_hash_insert(synack_stack *st, tcb *tp)
+{
+    if (tp->state == SYNACK_LISTEN) {
+        tp->hnext = st->listeners;
+        st->listeners = tp;
+        tp->listed = true;
+        return;
+    }
+    uint32_t h = tcb_hash(st, tp->lip, tp->lport, tp->rip, tp->rport);
+    tp->hnext = st->hash[h];
+    st->hash[h] = tp;
+    tp->hashed = true;
+}
+
+tcb *tcb_lookup(synack_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                uint16_t rport)
+{
+    uint32_t h = tcb_hash(st, lip, lport, rip, rport);
+    for (tcb *tp = st->hash[h]; tp; tp = tp->hnext)
+        if (tp->lport == lport && tp->rport == rport && tp->rip == rip &&
+            tp->lip == lip)
+            return tp;
+    return NULL;
+}
+
+tcb *tcb_lookup_listener(synack_stack *st, uint32_t lip, uint16_t lport)
+{
+    tcb *wild = NULL;
+    for (tcb *tp = st->listeners; tp; tp = tp->hnext) {
+        if (tp->lport != lport || tp->state != SYNACK_LISTEN)
+            continue;
+        if (tp->lip == lip)
+            return tp;
+        if (tp->lip == 0)
+            wild = tp;
+    }
+    return wild;
+}
+
+static void trace_state(synack_stack *st, tcb *tp, int from, int to,
+                        synack_time_t now)
+{
+    if (!st->trace)
+        return;
+    synack_trace_event ev = {0};
+    ev.kind = SYNACK_TRACE_STATE;
+    ev.now = now;
+    ev.conn_id = tp->id;
+    ev.handle = tp->handle;
+    ev.local = (synack_addr){tp->lip, tp->lport};
+    ev.remote = (synack_addr){tp->rip, tp->rport};
+    ev.old_state = from;
+    ev.new_state = to;
+    ev.cause = st->cause ? st->cause : "";
+    ev.seg = st->cur_seg;
+    st->trace(st->trace_ctx, &ev);
+}
+
+void tcp_set_state(synack_stack *st, tcb *tp, int state, synack_time_t now)
+{
+    int from = tp->state;
+    if (from == state)
+        return;
+    if (!tcp_state_edge_ok(from, state))
+        st->stats.illegal_transitions++;
+    if (from == SYNACK_SYN_RECEIVED && tp->listener && !tp->in_aq)
+        tp->listener->synq_len--;
+    tp->state = state;
+    trace_state(st, tp, from, state, now);
+}
+
+void tcp_set_cause(synack_stack *st, const char *prefix, uint8_t flags)
+{
+    char f[32];
+    size_t n = strlen(prefix);
+    if (n > sizeof(st->cause_buf) - 1)
+        n = sizeof(st->cause_buf) - 1;
+    memcpy(st->cause_buf, prefix, n);
+    synack_flags_str(flags, f, sizeof(f));
+    size_t m = strlen(f);
+    if (n + 1 + m >= sizeof(st->cause_buf))
+        m = sizeof(st->cause_buf) - n - 2;
+    st->cause_buf[n] = ' ';
+    memcpy(st->cause_buf + n + 1, f, m);
+    st->cause_buf[n + 1 + m] = '\0';
+    st->cause = st->cause_buf;
+}
+
+void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now)
+{
+    if (err) {
+        tp->so_error = err;
+        tp->reset_done = true;
+        if (err == SYNACK_ECONNRESET)
+            st->stats.conns_reset++;
+        else
+            st->stats.conns_failed++;
+    }
+    tcp_set_state(st, tp, SYNACK_CLOSED, now);
+    tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl =
+        SYNACK_TIME_NEVER;
+    unlink_listener(tp);
+    hash_remove(st, tp);
+    if (tp->handle < 0) {
+        if (!tp->zombie) {
+            tp->zombie = true;
+            st->nzombies++;
+        }
+        return;
+    }
+    tcp_notify(st, tp);
+}
+
+void tcp_reap(synack_stack *st)
+{
+    if (!st->nzombies)
+        return;
+    for (tcb *tp = st->conns; tp && st->nzombies;) {
+        tcb *n = tp->next;
+        if (tp->zombie)
+            tcb_free(st, tp);
+        tp = n;
+    }
+}
+
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock. */
+uint32_t tcp_isn(synack_stack *st, const tcb *tp, synack_time_t now)
+{
+    uint8_t b[12];
+    wire_put32(b, tp->lip);
+    wire_put32(b + 4, tp->rip);
+    wire_put16(b + 8, tp->lport);
+    wire_put16(b + 10, tp->rport);
+    uint64_t f = siphash24(st->cfg.isn_secret, b, sizeof(b));
+    return (uint32_t)f + (uint32_t)(now / (4 * SYNACK_USEC));
+}
+
+static uint32_t clamp_buf(uint32_t v, const int lim[3])
+{
+    if (v == 0)
+        v = (uint32_t)lim[1];
+    if (v < (uint32_t)lim[0])
+        v = (uint32_t)lim[0];
+    if (v > (uint32_t)lim[2])
+        v = (uint32_t)lim[2];
+    return v;
+}
+
+/* Fix the buffer sizes, window scale and MSS a new connection will offer;
+ * the buffers themselves are allocated when it is established. */
+void tcp_plan_conn(synack_stack *st, tcb *tp)
+{
+    tp->rx_size = clamp_buf(tp->rcvbuf, st->tun.rmem);
+    tp->tx_size = clamp_buf(tp->sndbuf, st->tun.wmem);
+    tp->rcv_ws = 0;
+    if (st->tun.window_scaling)
+        while ((tp->rx_size >> tp->rcv_ws) > 65535 && tp->rcv_ws < 14)
+            tp->rcv_ws++;
+    tp->rcv_mss = (uint16_t)(st->cfg.mtu - 40);
+    tp->ts_offset = (uint32_t)stack_rand(st);
+}
+
+int tcp_alloc_buffers(synack_stack *st, tcb *tp)
+{
+    if (!tp->rx_size)
+        tcp_plan_conn(st, tp);
+    if (!tp->rxb) {
+        tp->rxb = stack_mem_get(st, tp->rx_size);
+        if (!tp->rxb)
+            return -SYNACK_ENOMEM;
+    }
+    if (!tp->txb) {
+        tp->txb = stack_mem_get(st, tp->tx_size);
+        if (!tp->txb)
+            return -SYNACK_ENOMEM;
+    }
+    return 0;
+}
+
+bool tcp_port_in_use(synack_stack *st, uint32_t lip, uint16_t port,
+                     bool reuse)
+{
+    for (tcb *tp = st->conns; tp; tp = tp->next) {
+        if (tp->lport != port)
+            continue;
+        if (tp->lip != 0 && lip != 0 && tp->lip != lip)
+            continue;
+        if (reuse && tp->state == SYNACK_TIME_WAIT)
+            continue;
+        if (tp->handle < 0 && tp->state == SYNACK_CLOSED)
+            continue;
+        return true;
+    }
+    return false;
+}
+
+/* RFC 6056-style: start at a random point of 32768..60999, step through. */
+uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip)
+{
+    const uint32_t lo = 32768, n = 61000 - 32768;
+    uint32_t start = (uint32_t)(stack_rand(st) % n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t p = (uint16_t)(lo + (start + i) % n);
+        if (!tcp_port_in_use(st, lip, p, false))
+            return p;
+    }
+    return 0;
+}
+
+unsigned tcp_poll_events(const tcb *tp)
+{
+    unsigned ev = 0;
+    if (tp->state == SYNACK_LISTEN)
+        return tp->aq_len > 0 ? SYNACK_POLLIN : 0;
+    if (tp->rx_len > 0 || tp->fin_rcvd || tp->shut_rd || tp->reset_done)
+        ev |= SYNACK_POLLIN;
+    if (tp->fin_rcvd)
+        ev |= SYNACK_POLLRDHUP;
+    if ((tp->state == SYNACK_ESTABLISHED ||
+         tp->state == SYNACK_CLOSE_WAIT) &&
+        !tp->fin_queued && tp->txb && tp->tx_len < tp->tx_size)
+        ev |= SYNACK_POLLOUT;
+    if (tp->so_error)
+        ev |= SYNACK_POLLERR | SYNACK_POLLOUT;
+    if (tp->state == SYNACK_CLOSED && (tp->reset_done || tp->conn_reported))
+        ev |= SYNACK_POLLHUP;
+    if (tp->fin_rcvd && tp->fin_queued)
+        ev |= SYNACK_POLLHUP;
+    return ev;
+}
+
+void tcp_notify(synack_stack *st, tcb *tp)
+{
+    tcb *target = tp;
+    if (tp->handle < 0 && tp->listener && tp->in_aq)
+        target = tp->listener;
+    if (target->handle < 0)
+        return;
+    unsigned ev = tcp_poll_events(target);
+    if (ev == target->last_events)
+        return;
+    target->last_events = ev;
+    if (st->event_cb)
+        st->event_cb(st->event_ctx, target->handle, ev);
+}
+
+void tcp_trace_seg(synack_stack *st, int kind, tcb *tp, const synack_seg *seg,
+                   bool retrans, synack_time_t now)
+{
+    if (!st->trace)
+        return;
+    synack_trace_event ev = {0};
+    ev.kind = kind;
+    ev.now = now;
+    ev.seg = seg;
+    ev.retransmit = retrans;
+    ev.handle = -1;
+    if (tp) {
+        ev.conn_id = tp->id;
+        ev.handle = tp->handle;
+        ev.local = (synack_addr){tp->lip, tp->lport};
+        ev.remote = (synack_addr){tp->rip, tp->rport};
+        ev.old_state = ev.new_state = tp->state;
+    }
+    st->trace(st->trace_ctx, &ev);
+}
+
+synack_time_t tcb_deadline(const tcb *tp)
+{
+    synack_time_t d = tp->t_rexmt;
+    if (tp->t_persist < d)
+        d = tp->t_persist;
+    if (tp->t_delack < d)
+        d = tp->t_delack;
+    if (tp->t_keep < d)
+        d = tp->t_keep;
+    if (tp->t_2msl < d)
+        d = tp->t_2msl;
+    return d;
+}
+
+synack_time_t tcp_deadline(const synack_stack *st)
+{
+    synack_time_t d = SYNACK_TIME_NEVER;
+    for (const tcb *tp = st->conns; tp; tp = tp->next) {
+        synack_time_t t = tcb_deadline(tp);
+        if (t < d)
+            d = t;
+    }
+    return d;
+}
+
+void tcp_fill_info(const synack_stack *st, const tcb *tp,
+                   synack_conn_info *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->id = tp->id;
+    o->handle = tp->handle;
+    o->state = tp->state;
+    o->local = (synack_addr){tp->lip, tp->lport};
+    o->remote = (synack_addr){tp->rip, tp->rport};
+    if (tp->state == SYNACK_LISTEN) {
+        o->recv_q = (uint32_t)tp->aq_len;
+        o->send_q = (uint32_t)tp->backlog;
+    } else {
+        o->recv_q = tp->rx_len;
+        o->send_q = tp->tx_len;
+    }
+    struct {
+        synack_time_t t;
+        int kind;
+    } tm[] = {
+        {tp->t_rexmt, SYNACK_TIMER_ON},
+        {tp->t_persist, SYNACK_TIMER_PERSIST},
+        {tp->t_keep, SYNACK_TIMER_KEEPALIVE},
+        {tp->t_2msl, SYNACK_TIMER_TIMEWAIT},
+        {tp->t_delack, SYNACK_TIMER_DELACK},
+    };
+    o->timer = SYNACK_TIMER_NONE;
+    o->timer_expires = SYNACK_TIME_NEVER;
+    for (size_t i = 0; i < sizeof(tm) / sizeof(tm[0]); i++)
+        if (tm[i].t < o->timer_expires) {
+            o->timer_expires = tm[i].t;
+            o->timer = tm[i].kind;
+        }
+    o->backoff = tp->backoff;
+    o->rtt_us = (uint32_t)(tp->srtt / SYNACK_USEC);
+    o->rttvar_us = (uint32_t)(tp->rttvar / SYNACK_USEC);
+    o->rto_us = (uint32_t)(tp->rto / SYNACK_USEC);
+    o->snd_mss = tp->mss;
+    o->rcv_mss = tp->rcv_mss;
+    o->cwnd = tp->cwnd;
+    o->ssthresh = tp->ssthresh;
+    o->snd_wnd = tp->snd_wnd;
+    o->rcv_wnd = tcp_rcv_window(tp);
+    o->snd_wscale = tp->ws_ok ? tp->snd_ws : 0;
+    o->rcv_wscale = tp->ws_ok ? tp->rcv_ws : 0;
+    o->ts_ok = tp->ts_ok;
+    o->bytes_sent = tp->bytes_sent;
+    o->bytes_acked = tp->bytes_acked;
+    o->bytes_received = tp->bytes_received;
+    o->bytes_retrans = tp->bytes_retrans;
+    o->segs_in = tp->segs_in;
+    o->segs_out = tp->segs_out;
+    o->total_retrans = tp->total_retrans;
+    (void)st;
+}
+
+size_t synack_conn_list(const synack_stack *st, synack_conn_info *out,
+                        size_t max)
+{
+    size_t n = 0;
+    for (const tcb *tp = st->conns; tp; tp = tp->next) {
+        if (n < max)
+            tcp_fill_info(st, tp, &out[n]);
+        n++;
+    }
+    return n;
+}
+
+int synack_conn_get(const synack_stack *st, int s, synack_conn_info *out)
+{
+    if (s < 0 || (uint32_t)s >= st->nhandles || !st->handles[s])
+        return -SYNACK_EBADF;
+    tcp_fill_info(st, st->handles[s], out);
+    return 0;
+}
+
+/* ---- SipHash-2-4 (Aumasson & Bernstein), for the ISN and nothing secret
+ * beyond it. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                               \
+    do {                                                                       \
+        v0 += v1;                                                              \
+        v1 = ROTL(v1, 13);                                                     \
+        v1 ^= v0;                                                              \
+        v0 = ROTL(v0, 32);                                                     \
+        v2 += v3;                                                              \
+        v3 = ROTL(v3, 16);                                                     \
+        v3 ^= v2;                                                              \
+        v0 += v3;                                                              \
+        v3 = ROTL(v3, 21);                                                     \
+        v3 ^= v0;                                                              \
+        v2 += v1;                                                              \
+        v1 = ROTL(v1, 17);                                                     \
+        v1 ^= v2;                                                              \
+        v2 = ROTL(v2, 32);                                                     \
+    } while (0)
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+    const uint8_t *in = data;
+    uint64_t k0 = le64(key), k1 = le64(key + 8);
+    uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
+    uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
+    uint64_t v3 = 0x7465646279746573ULL ^ k1;
+    uint64_t b = (uint64_t)len << 56;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t m = le64(in + i);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    for (size_t j = 0; i + j < len; j++)
+        b |= (uint64_t)in[i + j] << (8 * j);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}

@@ -1,0 +1,169 @@
+/*
+ * TCP timers, as deadlines: retransmission (RFC 6298 with exponential
+ * backoff, tcp_syn_retries / tcp_synack_retries / tcp_retries1/2 and
+ * TCP_USER_TIMEOUT), persist (zero-window probes), delayed ACK, keepalive,
+ * and the 2MSL timer that serves TIME-WAIT and the orphaned FIN-WAIT-2
+ * timeout (tcp_fin_timeout).
+ */
+#include "core.h"
+
+static uint32_t max32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+static bool user_timeout_expired(const tcb *tp, synack_time_t now)
+{
+    return tp->user_timeout_ms && tp->first_unacked != SYNACK_TIME_NEVER &&
+           now - tp->first_unacked >=
+               (synack_time_t)tp->user_timeout_ms * SYNACK_MSEC;
+}
+
+static void rexmt_timeout(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tp->t_rexmt = SYNACK_TIME_NEVER;
+    if (tp->snd_una == tp->snd_max && tp->state != SYNACK_SYN_RECEIVED &&
+        tp->state != SYNACK_SYN_SENT)
+        return;
+    if (user_timeout_expired(tp, now)) {
+        st->cause = "timeout TCP_USER_TIMEOUT";
+        tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
+        return;
+    }
+    int limit;
+    switch (tp->state) {
+    case SYNACK_SYN_SENT:
+        limit = st->tun.syn_retries;
+        break;
+    case SYNACK_SYN_RECEIVED:
+        limit = tp->passive ? st->tun.synack_retries : st->tun.syn_retries;
+        break;
+    default:
+        limit = st->tun.retries2;
+    }
+    if ((int)tp->backoff >= limit) {
+        st->cause = "timeout retransmission";
+        tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
+        return;
+    }
+    tp->backoff++;
+    if ((int)tp->backoff > st->tun.retries1)
+        arp_negative_advice(st, tp->rip);
+    tp->rto *= 2;
+    if (tp->rto > tcp_rto_max(st))
+        tp->rto = tcp_rto_max(st);
+    tp->rtt_timing = false; /* Karn: no sample from a retransmission */
+    tp->ts_rexmt_mark = tcp_ts_now(tp, now);
+    tp->ts_rexmt_valid = true;
+    if (tp->state == SYNACK_SYN_SENT || tp->state == SYNACK_SYN_RECEIVED) {
+        tp->snd_nxt = tp->iss;
+    } else {
+        tp->ssthresh = max32((tp->snd_max - tp->snd_una) / 2, 2u * tp->mss);
+        tp->cwnd = tp->mss; /* loss window (RFC 5681 3.1) */
+        tp->ca_acked = 0;
+        tp->recover = tp->snd_max;
+        tp->in_recovery = false;
+        tp->dupacks = 0;
+        tp->snd_nxt = tp->snd_una; /* go back N */
+    }
+    st->cause = "timeout retransmission";
+    tcp_output(st, tp, now);
+    if (tp->t_rexmt == SYNACK_TIME_NEVER)
+        tcp_arm_rexmt(st, tp, now);
+}
+
+static void persist_timeout(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tp->t_persist = SYNACK_TIME_NEVER;
+    if (tp->snd_wnd > 0) {
+        tcp_output(st, tp, now);
+        return;
+    }
+    if (user_timeout_expired(tp, now) ||
+        (int)tp->persist_probes >= st->tun.retries2) {
+        st->cause = "timeout zero-window probes";
+        tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
+        return;
+    }
+    /* A zero-length segment below the window makes the peer answer with
+     * its current window (as Linux does). */
+    tcp_send_ctl(st, tp, tp->snd_una - 1, SYNACK_TH_ACK, now);
+    tp->persist_probes++;
+    if (tp->persist_backoff < 30)
+        tp->persist_backoff++;
+    synack_time_t t = tp->rto << tp->persist_backoff;
+    if (t > tcp_rto_max(st) || t < tp->rto)
+        t = tcp_rto_max(st);
+    tp->t_persist = now + t;
+}
+
+static void keep_timeout(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tp->t_keep = SYNACK_TIME_NEVER;
+    if (!tp->keepalive || (tp->state != SYNACK_ESTABLISHED &&
+                           tp->state != SYNACK_CLOSE_WAIT &&
+                           tp->state != SYNACK_FIN_WAIT_2))
+        return;
+    synack_time_t idle_lim = (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
+    synack_time_t intvl = (synack_time_t)tcp_keepintvl(st, tp) * SYNACK_SEC;
+    /* data in flight: the retransmission timer is in charge */
+    if (tp->snd_max != tp->snd_una || tp->tx_len > 0) {
+        tp->t_keep = now + idle_lim;
+        return;
+    }
+    if (tp->keep_probes == 0 && now - tp->last_rcv < idle_lim) {
+        tp->t_keep = tp->last_rcv + idle_lim;
+        return;
+    }
+    if ((int)tp->keep_probes >= tcp_keepcnt(st, tp)) {
+        st->cause = "timeout keepalive";
+        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
+        return;
+    }
+    tcp_send_ctl(st, tp, tp->snd_una - 1, SYNACK_TH_ACK, now);
+    tp->keep_probes++;
+    tp->t_keep = now + intvl;
+}
+
+static void msl_timeout(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    tp->t_2msl = SYNACK_TIME_NEVER;
+    if (tp->state == SYNACK_TIME_WAIT) {
+        st->cause = "timeout 2MSL";
+        tcp_close_conn(st, tp, 0, now);
+    } else if (tp->state == SYNACK_FIN_WAIT_2 && tp->orphan) {
+        st->cause = "timeout tcp_fin_timeout";
+        tcp_close_conn(st, tp, 0, now);
+    }
+}
+
+static void run_timers(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (tp->t_2msl <= now)
+        msl_timeout(st, tp, now);
+    if (tp->state != SYNACK_CLOSED && tp->t_rexmt <= now)
+        rexmt_timeout(st, tp, now);
+    if (tp->state != SYNACK_CLOSED && tp->t_persist <= now)
+        persist_timeout(st, tp, now);
+    if (tp->state != SYNACK_CLOSED && tp->t_keep <= now)
+        keep_timeout(st, tp, now);
+    if (tp->state != SYNACK_CLOSED && tp->t_delack <= now) {
+        tp->t_delack = SYNACK_TIME_NEVER;
+        st->cause = "timeout delayed ACK";
+        tcp_send_ack(st, tp, now);
+    }
+}
+
+void tcp_timers(synack_stack *st, synack_time_t now)
+{
+    for (tcb *tp = st->conns; tp; tp = tp->next) {
+        if (tp->zombie || tcb_deadline(tp) > now)
+            continue;
+        run_timers(st, tp, now);
+        if (!tp->zombie)
+            tcp_notify(st, tp);
+    }
+    st->cause = NULL;
+    tcp_reap(st);
+}
