@@ -112,6 +112,7 @@ struct tcb {
     uint32_t rtt_seq;
     synack_time_t rtt_start;
     uint32_t backoff; /* consecutive retransmission timeouts */
+    uint8_t syn_flags_sent; /* SYN or SYN,ACK: last one sent */
 
     /* congestion control (RFC 5681, 6582) */
     uint32_t cwnd, ssthresh, recover, dupacks, ca_acked;
@@ -245,6 +246,7 @@ void tcp_set_state(synack_stack *st, tcb *tp, int state, synack_time_t now);
 void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now);
 uint32_t tcp_isn(synack_stack *st, const tcb *tp, synack_time_t now);
 int tcp_alloc_buffers(synack_stack *st, tcb *tp);
+void tcp_free_buffers(synack_stack *st, tcb *tp);
 uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip);
 bool tcp_port_in_use(synack_stack *st, uint32_t lip, uint16_t port,
                      bool reuse);

@@ -297,6 +297,8 @@ static void enter_time_wait(synack_stack *st, tcb *tp, synack_time_t now)
 {
     tcp_set_state(st, tp, SYNACK_TIME_WAIT, now);
     tp->t_rexmt = tp->t_persist = tp->t_keep = SYNACK_TIME_NEVER;
+    if (tp->handle < 0)
+        tcp_free_buffers(st, tp); /* nobody will read or write any more */
     tp->t_2msl = now + (synack_time_t)st->tun.timewait_len * SYNACK_SEC;
 }
 
@@ -842,9 +844,26 @@ static bool syn_received_dup_syn(synack_stack *st, tcb *tp, const seg *s,
     return true;
 }
 
+/* Simultaneous open (RFC 9293 figure 7, line 7): the peer's SYN,ACK reaches
+ * us in SYN-RECEIVED. Its SYN is the one we already have (SEG.SEQ = IRS), so
+ * strip it and let the ACK through; the acceptability test would otherwise
+ * reject the segment and leave us waiting for a retransmission. */
+static void simopen_synack(tcb *tp, seg *s)
+{
+    if (tp->state != SYNACK_SYN_RECEIVED || tp->passive ||
+        (s->flags & (SYNACK_TH_SYN | SYNACK_TH_ACK | SYNACK_TH_RST)) !=
+            (SYNACK_TH_SYN | SYNACK_TH_ACK) ||
+        s->th.seq != tp->irs || s->th.ack != tp->snd_max)
+        return;
+    s->flags &= (uint8_t)~SYNACK_TH_SYN;
+    s->th.seq = tp->irs + 1;
+    s->seq = s->th.seq;
+}
+
 static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
                       synack_time_t now)
 {
+    simopen_synack(tp, s);
     if (syn_received_dup_syn(st, tp, s, now) || time_wait_fin(st, tp, s, now))
         return DONE;
     if (ts_paws_fails(tp, s)) {

@@ -269,9 +269,12 @@ void tcp_retransmit_first(synack_stack *st, tcb *tp, synack_time_t now)
 static void send_syn(synack_stack *st, tcb *tp, synack_time_t now)
 {
     uint8_t flags = SYNACK_TH_SYN;
-    if (tp->state == SYNACK_SYN_RECEIVED)
+    if (tp->state != SYNACK_SYN_SENT)
         flags |= SYNACK_TH_ACK;
-    bool retrans = tp->snd_max != tp->iss;
+    /* a retransmission repeats the same SYN; a simultaneous open's first
+     * SYN,ACK after our SYN is new */
+    bool retrans = tp->snd_max != tp->iss && tp->syn_flags_sent == flags;
+    tp->syn_flags_sent = flags;
     if (tp->first_unacked == SYNACK_TIME_NEVER)
         tp->first_unacked = now;
     send_segment(st, tp, tp->iss, flags, 0, 0, retrans, now);
@@ -310,6 +313,12 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
             send_syn(st, tp, now);
         else if (tp->ack_now && tp->state == SYNACK_SYN_RECEIVED)
             tcp_send_ack(st, tp, now);
+        return;
+    }
+    if (tp->snd_una == tp->iss && tp->snd_nxt == tp->iss) {
+        /* closed from SYN-RECEIVED before our SYN was acknowledged: the
+         * SYN,ACK goes first, the FIN after it is acknowledged */
+        send_syn(st, tp, now);
         return;
     }
     if (tp->state == SYNACK_TIME_WAIT) {

@@ -187,10 +187,7 @@ void tcb_free(synack_stack *st, tcb *tp)
     if (tp->next)
         tp->next->prev = tp->prev;
     st->nconns--;
-    if (tp->txb)
-        stack_mem_put(st, tp->txb, tp->tx_size);
-    if (tp->rxb)
-        stack_mem_put(st, tp->rxb, tp->rx_size);
+    tcp_free_buffers(st, tp);
     stack_mem_put(st, tp, sizeof(*tp));
 }
 
@@ -354,6 +351,16 @@ void tcp_plan_conn(synack_stack *st, tcb *tp)
             tp->rcv_ws++;
     tp->rcv_mss = (uint16_t)(st->cfg.mtu - 40);
     tp->ts_offset = (uint32_t)stack_rand(st);
+}
+
+void tcp_free_buffers(synack_stack *st, tcb *tp)
+{
+    if (tp->txb)
+        stack_mem_put(st, tp->txb, tp->tx_size);
+    if (tp->rxb)
+        stack_mem_put(st, tp->rxb, tp->rx_size);
+    tp->txb = tp->rxb = NULL;
+    tp->tx_len = tp->rx_len = 0;
 }
 
 int tcp_alloc_buffers(synack_stack *st, tcb *tp)
