@@ -446,3 +446,194 @@ uint32_t pkt_drive_to(pkt_env *e, int s, int target, bool orphan)
     assert_int_equal(pkt_conn_state(e), SYNACK_TIME_WAIT);
     return r;
 }
+
+/* ---- helpers added for the state-diagram tests (test_state_*.c) ---- */
+
+int pkt_so_error(pkt_env *e, int s)
+{
+    int v = -1;
+    size_t len = sizeof(v);
+    int r = synack_getsockopt(e->st, s, SYNACK_SO_ERROR, &v, &len);
+    if (r != 0)
+        fail_msg("getsockopt(SO_ERROR): %s", synack_strerror(r));
+    return v;
+}
+
+uint64_t pkt_drops(pkt_env *e, int reason)
+{
+    synack_stack_stats s;
+    synack_stack_get_stats(e->st, &s);
+    return s.drops[reason];
+}
+
+int pkt_connect_syn(pkt_env *e)
+{
+    int s = synack_socket(e->st);
+    assert_true(s >= 0);
+    synack_addr la = {0, e->lport};
+    assert_int_equal(synack_bind(e->st, s, &la), 0);
+    synack_addr ra = {PKT_REMOTE_IP, e->rport};
+    assert_int_equal(synack_connect(e->st, s, &ra, e->now),
+                     -SYNACK_EINPROGRESS);
+    pkt_seg syn;
+    if (!pkt_pop(e, &syn))
+        fail_msg("connect did not send anything");
+    if (syn.th.flags != SYNACK_TH_SYN || syn.len != 0)
+        fail_msg("connect sent flags %#x len %u, expected a bare SYN",
+                 syn.th.flags, syn.len);
+    e->iss = syn.th.seq;
+    assert_int_equal(pkt_state(e, s), SYNACK_SYN_SENT);
+    return s;
+}
+
+void pkt_inject_syn(pkt_env *e, const pkt_peer_opts *o)
+{
+    pkt_peer_opts none = {.ws = -1};
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = e->rport;
+    th.dport = e->lport;
+    th.seq = PKT_RISN;
+    th.flags = SYNACK_TH_SYN;
+    fill_opts(&th, o ? o : &none);
+    pkt_inject_th(e, &th, NULL, 0);
+}
+
+void pkt_inject_ts(pkt_env *e, uint8_t flags, uint32_t seq, uint32_t ack,
+                   uint16_t wnd, uint32_t tsval, uint32_t tsecr,
+                   const void *data, size_t len)
+{
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = e->rport;
+    th.dport = e->lport;
+    th.seq = seq;
+    th.ack = ack;
+    th.flags = flags;
+    th.wnd = wnd;
+    th.has_ts = 1;
+    th.tsval = tsval;
+    th.tsecr = tsecr;
+    pkt_inject_th(e, &th, data, len);
+}
+
+synack_time_t pkt_saw_time(const pkt_env *e, int from, int to)
+{
+    for (size_t i = e->nev; i > 0; i--)
+        if (e->ev[i - 1].from == from && e->ev[i - 1].to == to)
+            return e->ev[i - 1].t;
+    fail_msg("no transition %s -> %s was traced", synack_state_name(from),
+             synack_state_name(to));
+    return 0;
+}
+
+/* ---- helpers added for the timer tests (test_timer_*.c) ---- */
+
+const pkt_seg *pkt_expect_at(pkt_env *e, synack_time_t t, uint8_t flags,
+                             uint32_t seq, uint32_t ack, uint32_t len)
+{
+    const pkt_seg *s = pkt_expect(e, flags, seq, ack, len);
+    if (s->t != t) {
+        char f[32];
+        fail_msg("<SEQ=%u><CTL=%s><LEN=%u> sent at t=%.9f, expected "
+                 "t=%.9f",
+                 s->th.seq, synack_flags_str(s->th.flags, f, sizeof(f)),
+                 s->len, (double)s->t / 1e9, (double)t / 1e9);
+    }
+    return s;
+}
+
+int pkt_open_active_rtt(pkt_env *e, synack_time_t rtt,
+                        const pkt_peer_opts *opts)
+{
+    pkt_peer_opts none = {.ws = -1};
+    if (!opts)
+        opts = &none;
+    int s = synack_socket(e->st);
+    assert_true(s >= 0);
+    synack_addr la = {0, e->lport};
+    assert_int_equal(synack_bind(e->st, s, &la), 0);
+    synack_addr ra = {PKT_REMOTE_IP, e->rport};
+    assert_int_equal(synack_connect(e->st, s, &ra, e->now),
+                     -SYNACK_EINPROGRESS);
+    pkt_seg syn;
+    if (!pkt_pop(e, &syn) || syn.th.flags != SYNACK_TH_SYN)
+        fail_msg("connect did not send a SYN");
+    e->iss = syn.th.seq;
+    pkt_run_for(e, rtt);
+    pkt_expect_none(e);
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = e->rport;
+    th.dport = e->lport;
+    th.seq = PKT_RISN;
+    th.ack = e->iss + 1;
+    th.flags = SYNACK_TH_SYN | SYNACK_TH_ACK;
+    fill_opts(&th, opts);
+    if (opts->ts && syn.th.has_ts)
+        th.tsecr = syn.th.tsval;
+    pkt_inject_th(e, &th, NULL, 0);
+    pkt_expect(e, SYNACK_TH_ACK, e->iss + 1, PKT_RISN + 1, 0);
+    assert_int_equal(pkt_state(e, s), SYNACK_ESTABLISHED);
+    return s;
+}
+
+int pkt_open_passive_rtt(pkt_env *e, int *lh, synack_time_t rtt,
+                         const pkt_peer_opts *opts)
+{
+    pkt_peer_opts none = {.ws = -1};
+    if (!opts)
+        opts = &none;
+    int l = pkt_listen(e, 16);
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = e->rport;
+    th.dport = e->lport;
+    th.seq = PKT_RISN;
+    th.flags = SYNACK_TH_SYN;
+    fill_opts(&th, opts);
+    pkt_inject_th(e, &th, NULL, 0);
+    pkt_seg s;
+    if (!pkt_pop(e, &s) || s.th.flags != (SYNACK_TH_SYN | SYNACK_TH_ACK))
+        fail_msg("no SYN,ACK in reply to a SYN");
+    e->iss = s.th.seq;
+    pkt_run_for(e, rtt);
+    pkt_expect_none(e);
+    memset(&th, 0, sizeof(th));
+    th.sport = e->rport;
+    th.dport = e->lport;
+    th.seq = PKT_RISN + 1;
+    th.ack = e->iss + 1;
+    th.flags = SYNACK_TH_ACK;
+    th.wnd = opts->wnd ? opts->wnd : 65535;
+    if (opts->ts && s.th.has_ts) {
+        th.has_ts = 1;
+        th.tsval = opts->tsval + 1;
+        th.tsecr = s.th.tsval;
+    }
+    pkt_inject_th(e, &th, NULL, 0);
+    synack_addr peer;
+    int c = synack_accept(e->st, l, &peer);
+    if (c < 0)
+        fail_msg("accept: %s", synack_strerror(c));
+    assert_int_equal(pkt_state(e, c), SYNACK_ESTABLISHED);
+    if (lh)
+        *lh = l;
+    return c;
+}
+
+synack_conn_info pkt_info(pkt_env *e, int s)
+{
+    synack_conn_info ci;
+    int r = synack_conn_get(e->st, s, &ci);
+    if (r != 0)
+        fail_msg("synack_conn_get(%d): %s", s, synack_strerror(r));
+    return ci;
+}
+
+void pkt_setopt_int(pkt_env *e, int s, int opt, int v)
+{
+    int r = synack_setsockopt(e->st, s, opt, &v, sizeof(v));
+    if (r != 0)
+        fail_msg("setsockopt(%d, %d): %s", opt, v, synack_strerror(r));
+}

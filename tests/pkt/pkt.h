@@ -131,4 +131,42 @@ int pkt_open_active(pkt_env *e, const pkt_peer_opts *opts);
  * sequence number. */
 uint32_t pkt_drive_to(pkt_env *e, int s, int target, bool orphan);
 
+/* ---- helpers added for the state-diagram tests (test_state_*.c) ---- */
+
+/* getsockopt(SO_ERROR) on s (asserts the call succeeds); clears it. */
+int pkt_so_error(pkt_env *e, int s);
+/* stats.drops[reason]. */
+uint64_t pkt_drops(pkt_env *e, int reason);
+/* Active open up to SYN-SENT: socket, bind to e->lport, connect to the
+ * remote, pop the SYN (asserting <SEQ=ISS><CTL=SYN>) and set e->iss.
+ * Returns the handle. */
+int pkt_connect_syn(pkt_env *e);
+/* Inject the remote's SYN (ISN PKT_RISN, no ACK) with the options of o
+ * (NULL: none). */
+void pkt_inject_syn(pkt_env *e, const pkt_peer_opts *o);
+/* pkt_inject with a timestamp option <TSval=tsval><TSecr=tsecr>. */
+void pkt_inject_ts(pkt_env *e, uint8_t flags, uint32_t seq, uint32_t ack,
+                   uint16_t wnd, uint32_t tsval, uint32_t tsecr,
+                   const void *data, size_t len);
+/* Time of the most recent traced transition from -> to; fails the test
+ * if there was none. */
+synack_time_t pkt_saw_time(const pkt_env *e, int from, int to);
+
+/* ---- helpers added for the timer tests (test_timer_*.c) ---- */
+
+/* pkt_expect, and assert the segment was sent at exactly virtual time t. */
+const pkt_seg *pkt_expect_at(pkt_env *e, synack_time_t t, uint8_t flags,
+                             uint32_t seq, uint32_t ack, uint32_t len);
+/* pkt_open_active, but the SYN,ACK arrives `rtt` after the SYN was sent
+ * (so the handshake yields an RTT sample of exactly rtt). */
+int pkt_open_active_rtt(pkt_env *e, synack_time_t rtt,
+                        const pkt_peer_opts *opts);
+/* pkt_open_passive, but the final ACK arrives `rtt` after the SYN,ACK. */
+int pkt_open_passive_rtt(pkt_env *e, int *lh, synack_time_t rtt,
+                         const pkt_peer_opts *opts);
+/* synack_conn_get on s (asserts the handle exists). */
+synack_conn_info pkt_info(pkt_env *e, int s);
+/* setsockopt with an int value (asserts success). */
+void pkt_setopt_int(pkt_env *e, int s, int opt, int v);
+
 #endif
