@@ -1,0 +1,575 @@
+/*
+ * The ladder renderer (see ladder.h).
+ *
+ * Row layout, columns separated by blanks:
+ *   number  time  state-of-A  middle  state-of-B  note
+ * The middle is a segment ("--> <SEQ=..>... -->" or "<-- ... <--"), or a
+ * text next to the side it concerns (state changes, drops, notes).
+ *
+ * LADDER_AUTO keeps every row until more than head+tail segment rows have
+ * been made. Then the first `head` are printed, the last `tail` are kept
+ * in a ring, and the always-shown rows made in between are kept in a list
+ * with their position; ladder_finish merges them with lines saying how
+ * many rows were left out.
+ */
+#include "ladder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STATE_W 12 /* strlen("SYN-RECEIVED") */
+#define MID_REL 60 /* width of a segment's text, relative numbers */
+#define MID_ABS 72 /* ... absolute numbers */
+#define ROW_MAX 512
+
+struct row {
+    char *text;
+    unsigned long ord; /* segment rows: 1-based ordinal; sticky: count of
+                          segment rows made before it */
+    int sticky;
+};
+
+struct dir {
+    int isn_known;
+    uint32_t isn;
+    int ws_known; /* the SYN from this side carried a window scale */
+    uint8_t ws;
+    int max_known;
+    uint32_t snd_max; /* highest sequence number sent, plus one */
+};
+
+struct ladder {
+    struct ladder_config cfg;
+    int state[2];
+    struct dir dir[2];
+    unsigned long nrows;   /* rows numbered so far */
+    unsigned long nseg;    /* omittable rows made */
+    unsigned long omitted; /* rows left out */
+    int header_done;
+    int midw;
+    /* LADDER_AUTO */
+    int phase2;
+    struct row *buf; /* phase 1: every row; phase 2: sticky rows */
+    size_t nbuf, capbuf;
+    struct row *ring; /* phase 2: the last `tail` segment rows */
+    size_t ring_head, ring_len;
+    unsigned long printed; /* phase 2: segment ordinals handled so far */
+    unsigned long gap;     /* rows left out since the last printed one */
+};
+
+ladder *ladder_new(const struct ladder_config *cfg)
+{
+    ladder *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->cfg = *cfg;
+    if (!l->cfg.out)
+        l->cfg.out = stdout;
+    if (!l->cfg.name_a)
+        l->cfg.name_a = "TCP A";
+    if (!l->cfg.name_b)
+        l->cfg.name_b = "TCP B";
+    if (l->cfg.mode == LADDER_AUTO && !l->cfg.head && !l->cfg.tail)
+        l->cfg.head = l->cfg.tail = 30;
+    l->midw = (l->cfg.absolute ? MID_ABS : MID_REL) + 8;
+    l->state[0] = l->state[1] = -1;
+    if (l->cfg.mode == LADDER_AUTO && l->cfg.tail) {
+        l->ring = calloc(l->cfg.tail, sizeof *l->ring);
+        if (!l->ring) {
+            free(l);
+            return NULL;
+        }
+    }
+    return l;
+}
+
+void ladder_free(ladder *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nbuf; i++)
+        free(l->buf[i].text);
+    free(l->buf);
+    if (l->ring)
+        for (size_t i = 0; i < l->cfg.tail; i++)
+            free(l->ring[i].text);
+    free(l->ring);
+    free(l);
+}
+
+void ladder_set_state(ladder *l, int side, int state)
+{
+    l->state[side & 1] = state;
+}
+
+unsigned long ladder_rows(const ladder *l)
+{
+    return l->nrows;
+}
+
+unsigned long ladder_omitted(const ladder *l)
+{
+    return l->omitted;
+}
+
+const char *ladder_fmt_time(synack_time_t t, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu.%06llu", (unsigned long long)(t / SYNACK_SEC),
+             (unsigned long long)(t % SYNACK_SEC / SYNACK_USEC));
+    return buf;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static const char *state_text(int s)
+{
+    return s < 0 ? "" : synack_state_name(s);
+}
+
+static void put_line(ladder *l, const char *text)
+{
+    if (!l->header_done) {
+        l->header_done = 1;
+        fprintf(l->cfg.out, "%6s %11s  %-*s %*s %s\n", "", "TIME", STATE_W,
+                l->cfg.name_a, l->midw, "", l->cfg.name_b);
+    }
+    fputs(text, l->cfg.out);
+    fputc('\n', l->cfg.out);
+}
+
+static void put_gap(ladder *l)
+{
+    if (!l->gap)
+        return;
+    char line[160];
+    snprintf(line, sizeof line,
+             "%6s %11s  ... %lu row%s left out (--ladder full shows every "
+             "row) ...",
+             "", "", l->gap, l->gap == 1 ? "" : "s");
+    put_line(l, line);
+    l->omitted += l->gap;
+    l->gap = 0;
+}
+
+static int push_buf(ladder *l, char *text, unsigned long ord, int sticky)
+{
+    if (l->nbuf == l->capbuf) {
+        size_t ncap = l->capbuf ? l->capbuf * 2 : 64;
+        struct row *n = realloc(l->buf, ncap * sizeof *n);
+        if (!n)
+            return -1;
+        l->buf = n;
+        l->capbuf = ncap;
+    }
+    l->buf[l->nbuf++] = (struct row){text, ord, sticky};
+    return 0;
+}
+
+static void ring_push(ladder *l, char *text, unsigned long ord)
+{
+    size_t cap = l->cfg.tail;
+    if (!cap) {
+        free(text);
+        return;
+    }
+    size_t idx;
+    if (l->ring_len < cap) {
+        idx = (l->ring_head + l->ring_len) % cap;
+        l->ring_len++;
+    } else {
+        idx = l->ring_head;
+        l->ring_head = (l->ring_head + 1) % cap;
+        free(l->ring[idx].text);
+    }
+    l->ring[idx] = (struct row){text, ord, 0};
+}
+
+/* Switch to phase 2: print up to the head-th segment row, move the rest of
+ * the buffer into the ring and the sticky list. */
+static void enter_phase2(ladder *l)
+{
+    struct row *rows = l->buf;
+    size_t n = l->nbuf;
+    l->buf = NULL;
+    l->nbuf = l->capbuf = 0;
+    l->phase2 = 1;
+    l->printed = l->cfg.head;
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (!rows[i].sticky && rows[i].ord > l->cfg.head)
+            break;
+        put_line(l, rows[i].text);
+        free(rows[i].text);
+    }
+    for (; i < n; i++) {
+        if (rows[i].sticky) {
+            if (push_buf(l, rows[i].text, rows[i].ord, 1) != 0)
+                free(rows[i].text);
+        } else {
+            ring_push(l, rows[i].text, rows[i].ord);
+        }
+    }
+    free(rows);
+}
+
+/* Phase 2 output of segment ordinals (printed, upto]: those still in the
+ * ring are printed, the others counted as left out. */
+static void flush_upto(ladder *l, unsigned long upto)
+{
+    unsigned long first_kept =
+        l->nseg >= l->ring_len ? l->nseg - l->ring_len + 1 : 1;
+    while (l->printed < upto) {
+        unsigned long o = ++l->printed;
+        if (o < first_kept) {
+            l->gap++;
+            continue;
+        }
+        put_gap(l);
+        struct row *r = &l->ring[(l->ring_head + (o - first_kept)) %
+                                 l->cfg.tail];
+        put_line(l, r->text);
+    }
+}
+
+static void emit(ladder *l, char *text, int sticky)
+{
+    if (!sticky)
+        l->nseg++;
+    switch (l->cfg.mode) {
+    case LADDER_FULL:
+        put_line(l, text);
+        free(text);
+        return;
+    case LADDER_AUTO:
+        break;
+    default:
+        free(text);
+        return;
+    }
+    unsigned long ord = l->nseg; /* segment: its ordinal; sticky: rows before */
+    if (!l->phase2) {
+        if (push_buf(l, text, ord, sticky) != 0)
+            free(text);
+        if (l->nseg > (unsigned long)l->cfg.head + l->cfg.tail)
+            enter_phase2(l);
+        return;
+    }
+    if (sticky) {
+        if (push_buf(l, text, ord, 1) != 0)
+            free(text);
+    } else {
+        ring_push(l, text, ord);
+    }
+}
+
+void ladder_finish(ladder *l)
+{
+    if (l->cfg.mode == LADDER_AUTO) {
+        if (!l->phase2) {
+            for (size_t i = 0; i < l->nbuf; i++) {
+                put_line(l, l->buf[i].text);
+                free(l->buf[i].text);
+            }
+            l->nbuf = 0;
+        } else {
+            for (size_t i = 0; i < l->nbuf; i++) {
+                flush_upto(l, l->buf[i].ord);
+                put_gap(l);
+                put_line(l, l->buf[i].text);
+                free(l->buf[i].text);
+            }
+            l->nbuf = 0;
+            flush_upto(l, l->nseg);
+            put_gap(l);
+        }
+    }
+    if (l->cfg.mode != LADDER_NONE && !l->header_done)
+        put_line(l, "       (no segments)");
+    fflush(l->cfg.out);
+}
+
+/* ---- rows --------------------------------------------------------------- */
+
+/* Format a whole row; `mid` is already laid out to the middle width. */
+static char *make_row(ladder *l, synack_time_t t, const char *mid,
+                      const char *note)
+{
+    char tb[32], num[24];
+    char *row = malloc(ROW_MAX);
+    if (!row)
+        return NULL;
+    snprintf(num, sizeof num, "%lu.", ++l->nrows);
+    int n = snprintf(row, ROW_MAX, "%6s %11s  %-*s %s %-*s", num,
+                     ladder_fmt_time(t, tb, sizeof tb), STATE_W,
+                     state_text(l->state[0]), mid, STATE_W,
+                     state_text(l->state[1]));
+    if (n > 0 && n < ROW_MAX && note && *note)
+        snprintf(row + n, ROW_MAX - (size_t)n, "  %s", note);
+    /* no trailing blanks */
+    size_t len = strlen(row);
+    while (len && row[len - 1] == ' ')
+        row[--len] = '\0';
+    return row;
+}
+
+/* Text next to one side: left-aligned for A, right-aligned for B, centred
+ * for -1. */
+static void side_text(ladder *l, int side, const char *text, char *mid,
+                      size_t len)
+{
+    int w = l->midw;
+    int tl = (int)strlen(text);
+    if (side == LADDER_A)
+        snprintf(mid, len, "%-*s", w, text);
+    else if (side == LADDER_B)
+        snprintf(mid, len, "%*s", w, text);
+    else {
+        int left = tl < w ? (w - tl) / 2 : 0;
+        snprintf(mid, len, "%*s%-*s", left, "", w - left, text);
+    }
+}
+
+void ladder_state(ladder *l, synack_time_t t, int side, int state,
+                  const char *cause, const char *detail)
+{
+    l->state[side & 1] = state;
+    if (l->cfg.mode == LADDER_NONE) {
+        l->nrows++;
+        return;
+    }
+    char text[200], mid[ROW_MAX];
+    snprintf(text, sizeof text, "(%s)%s%s", cause && *cause ? cause : "?",
+             detail ? " " : "", detail ? detail : "");
+    side_text(l, side, text, mid, sizeof mid);
+    char *row = make_row(l, t, mid, NULL);
+    if (row)
+        emit(l, row, 1);
+}
+
+void ladder_note(ladder *l, synack_time_t t, int side, const char *text)
+{
+    if (l->cfg.mode == LADDER_NONE) {
+        l->nrows++;
+        return;
+    }
+    char mid[ROW_MAX];
+    side_text(l, side, text, mid, sizeof mid);
+    char *row = make_row(l, t, mid, NULL);
+    if (row)
+        emit(l, row, 1);
+}
+
+static uint32_t seq_len(const synack_seg *s)
+{
+    return s->len + !!(s->flags & SYNACK_TH_SYN) + !!(s->flags & SYNACK_TH_FIN);
+}
+
+/* "<SEQ=1><ACK=1><CTL=ACK><LEN=100><WND=65535>" for a segment from `from`. */
+static void seg_text(const ladder *l, int from, const synack_seg *s, char *buf,
+                     size_t len)
+{
+    const struct dir *me = &l->dir[from & 1], *peer = &l->dir[!(from & 1)];
+    char flags[32];
+    size_t n = 0;
+#define ADD(...)                                                               \
+    do {                                                                       \
+        if (n < len) {                                                         \
+            int k_ = snprintf(buf + n, len - n, __VA_ARGS__);                  \
+            if (k_ > 0)                                                        \
+                n += (size_t)k_;                                               \
+        }                                                                      \
+    } while (0)
+    uint32_t seq = s->seq, ack = s->ack;
+    if (!l->cfg.absolute && me->isn_known)
+        seq -= me->isn;
+    if (!l->cfg.absolute && peer->isn_known)
+        ack -= peer->isn;
+    ADD("<SEQ=%lu>", (unsigned long)seq);
+    if (s->flags & SYNACK_TH_ACK)
+        ADD("<ACK=%lu>", (unsigned long)ack);
+    ADD("<CTL=%s>", synack_flags_str(s->flags, flags, sizeof flags));
+    if (s->len)
+        ADD("<LEN=%lu>", (unsigned long)s->len);
+    if (!(s->flags & SYNACK_TH_RST)) {
+        uint64_t wnd = s->wnd;
+        if (!(s->flags & SYNACK_TH_SYN) && me->ws_known && peer->ws_known)
+            wnd <<= me->ws;
+        ADD("<WND=%llu>", (unsigned long long)wnd);
+    }
+    if (s->has_mss)
+        ADD("<MSS=%u>", (unsigned)s->mss);
+    if (s->has_ws)
+        ADD("<WS=%u>", (unsigned)s->ws);
+#undef ADD
+}
+
+static void note_fate(unsigned fate, char *buf, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *text;
+    } tab[] = {
+        {LADDER_RETRANS, "retransmission"},
+        {LADDER_KEEPALIVE, "keepalive probe"},
+        {LADDER_QDROP, "dropped: sender's queue full"},
+        {LADDER_CORRUPT, "corrupted"},
+        {LADDER_DUP, "duplicated"},
+        {LADDER_REORDER, "reordered"},
+    };
+    size_t n = 0;
+    buf[0] = '\0';
+    if (fate & LADDER_LOST) {
+        n += (size_t)snprintf(buf, len, "%s",
+                              fate & LADDER_LINKDOWN ? "lost (link down)"
+                                                     : "lost");
+    }
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0] && n < len; i++)
+        if (fate & tab[i].bit)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+                                  tab[i].text);
+}
+
+unsigned ladder_segment(ladder *l, synack_time_t t, int from,
+                        const synack_seg *s, unsigned fate)
+{
+    struct dir *me = &l->dir[from & 1];
+    unsigned found = 0;
+    if (s->flags & SYNACK_TH_SYN) {
+        me->isn_known = 1;
+        me->isn = s->seq;
+        me->ws_known = s->has_ws;
+        me->ws = s->ws;
+        me->max_known = 0;
+    }
+    uint8_t bare = SYNACK_TH_ACK;
+    if (!(fate & LADDER_RETRANS) && s->flags == bare && s->len <= 1 &&
+        me->max_known && s->seq + 1 == me->snd_max)
+        found |= LADDER_KEEPALIVE;
+    if (!(s->flags & SYNACK_TH_RST)) {
+        uint32_t end = s->seq + seq_len(s);
+        if (!me->max_known || (int32_t)(end - me->snd_max) > 0) {
+            me->snd_max = end;
+            me->max_known = 1;
+        }
+    }
+    if (l->cfg.mode == LADDER_NONE) {
+        l->nrows++;
+        l->nseg++;
+        return found;
+    }
+    char text[256], mid[ROW_MAX], note[160];
+    seg_text(l, from, s, text, sizeof text);
+    int w = l->midw - 8;
+    const char *tail;
+    if (from == LADDER_A) {
+        tail = fate & (LADDER_LOST | LADDER_QDROP) ? "--X" : "-->";
+        snprintf(mid, sizeof mid, "--> %-*s %s", w, text, tail);
+    } else {
+        tail = fate & (LADDER_LOST | LADDER_QDROP) ? "X--" : "<--";
+        snprintf(mid, sizeof mid, "%s %-*s <--", tail, w, text);
+    }
+    note_fate(fate | found, note, sizeof note);
+    char *row = make_row(l, t, mid, note);
+    if (row)
+        emit(l, row, 0);
+    return found;
+}
+
+void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
+                 const char *reason)
+{
+    if (l->cfg.mode == LADDER_NONE) {
+        l->nrows++;
+        l->nseg++;
+        return;
+    }
+    char text[2 * 160 + 8], mid[ROW_MAX], note[200];
+    if (s) {
+        char st[160];
+        seg_text(l, !(side & 1), s, st, sizeof st);
+        snprintf(text, sizeof text, "%s %s", side == LADDER_A ? "X" : st,
+                 side == LADDER_A ? st : "X");
+    } else {
+        snprintf(text, sizeof text, "%s", side == LADDER_A ? "X (a frame)"
+                                                           : "(a frame) X");
+    }
+    side_text(l, side, text, mid, sizeof mid);
+    snprintf(note, sizeof note, "%s drops it: %s",
+             side == LADDER_A ? "A" : "B", reason);
+    char *row = make_row(l, t, mid, note);
+    if (row)
+        emit(l, row, 0);
+}
+
+/* ---- frame decoding ------------------------------------------------------ */
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+int ladder_parse_frame(const uint8_t *f, size_t len, synack_seg *s)
+{
+    memset(s, 0, sizeof *s);
+    if (len < 14 || rd16(f + 12) != 0x0800)
+        return 0;
+    const uint8_t *ip = f + 14;
+    size_t iplen = len - 14;
+    if (iplen < 20 || (ip[0] >> 4) != 4)
+        return 0;
+    size_t ihl = (size_t)(ip[0] & 15) * 4;
+    size_t tot = rd16(ip + 2);
+    if (ihl < 20 || tot < ihl || tot > iplen || ip[9] != 6)
+        return 0;
+    if (rd16(ip + 6) & 0x3fff) /* a fragment */
+        return 0;
+    const uint8_t *th = ip + ihl;
+    size_t tlen = tot - ihl;
+    if (tlen < 20)
+        return 0;
+    size_t off = (size_t)(th[12] >> 4) * 4;
+    if (off < 20 || off > tlen)
+        return 0;
+    s->src.ip = rd32(ip + 12);
+    s->dst.ip = rd32(ip + 16);
+    s->src.port = rd16(th);
+    s->dst.port = rd16(th + 2);
+    s->seq = rd32(th + 4);
+    s->ack = rd32(th + 8);
+    s->flags = th[13];
+    s->wnd = rd16(th + 14);
+    s->len = (uint32_t)(tlen - off);
+    for (size_t i = 20; i < off;) {
+        uint8_t kind = th[i];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= off || th[i + 1] < 2 || i + th[i + 1] > off)
+            break;
+        uint8_t ol = th[i + 1];
+        if (kind == 2 && ol == 4) {
+            s->has_mss = 1;
+            s->mss = rd16(th + i + 2);
+        } else if (kind == 3 && ol == 3) {
+            s->has_ws = 1;
+            s->ws = th[i + 2];
+        } else if (kind == 4 && ol == 2) {
+            s->has_sackok = 1;
+        } else if (kind == 8 && ol == 10) {
+            s->has_ts = 1;
+            s->tsval = rd32(th + i + 2);
+            s->tsecr = rd32(th + i + 6);
+        }
+        i += ol;
+    }
+    return 1;
+}

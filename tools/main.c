@@ -1,0 +1,66 @@
+/*
+ * synack: the command-line tool. `synack COMMAND [ARGS...]`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+struct command {
+    const char *name;
+    const char *help;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"sim", "two stacks over a simulated link, drawn as the RFC ladder "
+            "diagram",
+     sim_main},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: synack COMMAND [ARGS...]\n"
+                 "\n"
+                 "synack is a user-space TCP/IPv4 stack; this command runs "
+                 "it.\n"
+                 "\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\n"
+                 "Options:\n"
+                 "  -h, --help     this text\n"
+                 "  --version      print the version\n"
+                 "\n"
+                 "'synack COMMAND --help' describes a command; 'synack sim' "
+                 "runs the default scenario.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return TOOL_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return TOOL_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("synack %s\n", SYNACK_TOOL_VERSION);
+        return TOOL_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        fprintf(stderr, "synack: unknown option '%s'\n\n", cmd);
+    else
+        fprintf(stderr, "synack: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return TOOL_USAGE;
+}

@@ -1,0 +1,16 @@
+/*
+ * The synack command: subcommand entry points (tools/main.c dispatches).
+ */
+#ifndef SYNACK_TOOLS_TOOL_H
+#define SYNACK_TOOLS_TOOL_H
+
+/* Keep in step with project(VERSION) in CMakeLists.txt. */
+#define SYNACK_TOOL_VERSION "0.1.0"
+
+/* Exit codes shared by every subcommand. */
+enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
+
+/* `synack sim ...`: argv[0] is "sim". Returns the exit code. */
+int sim_main(int argc, char **argv);
+
+#endif
