@@ -235,6 +235,28 @@ static void delack_not_for_pure_ack(void **state)
     finish(&e, s, l, x, R);
 }
 
+/* A delayed ACK is pending when an out-of-order segment arrives: the
+ * immediate duplicate ACK covers the in-order data too, and cancels the
+ * timer (no second ACK at 40 ms). */
+static void delack_cancelled_by_immediate_ack(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = open_conn(&e, &l);
+    uint32_t x = e.iss + 1;
+    pkt_run_until(&e, 1 * S);
+    synack_time_t t0 = e.now;
+    pkt_inject(&e, A, R, x, 65535, buf, 100);
+    pkt_run_until(&e, t0 + 5 * MS);
+    pkt_inject(&e, A, R + 200, x, 65535, buf, 100);
+    pkt_expect_at(&e, t0 + 5 * MS, A, x, R + 100, 0);
+    pkt_run_until(&e, t0 + 1 * S);
+    pkt_expect_none(&e);
+    finish(&e, s, l, x, R + 100);
+}
+
 int main(void)
 {
     memset(buf, 'd', sizeof(buf));
@@ -246,6 +268,7 @@ int main(void)
         cmocka_unit_test(delack_tunable),
         cmocka_unit_test(delack_piggyback),
         cmocka_unit_test(delack_not_for_pure_ack),
+        cmocka_unit_test(delack_cancelled_by_immediate_ack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

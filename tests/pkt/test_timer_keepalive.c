@@ -363,6 +363,112 @@ static void keepalive_peer_probe_answered(void **state)
     pkt_teardown(&e, true);
 }
 
+/* Keepalive goes on in CLOSE-WAIT (Linux probes in every synchronized
+ * state): the peer's FIN at 4 s is the last thing received, so probes at
+ * 14, 16 s and the RST at 18 s. */
+static void keepalive_in_close_wait(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = pkt_open_passive(&e, &l, NULL);
+    uint32_t x = e.iss + 1;
+    keep_opts(&e, s, 10, 2, 2);
+    pkt_run_until(&e, 4 * S);
+    pkt_inject(&e, SYNACK_TH_FIN | A, R, x, 65535, NULL, 0);
+    pkt_expect_at(&e, 4 * S, A, x, R + 1, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSE_WAIT);
+    pkt_run_until(&e, 18 * S - 1);
+    pkt_expect_at(&e, 14 * S, A, x - 1, R + 1, 0);
+    pkt_expect_at(&e, 16 * S, A, x - 1, R + 1, 0);
+    pkt_expect_none(&e);
+    pkt_run_until(&e, 18 * S);
+    pkt_expect_at(&e, 18 * S, RST | A, x, R + 1, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
+    assert_true(pkt_saw_time(&e, SYNACK_CLOSE_WAIT, SYNACK_CLOSED) ==
+                18 * S);
+    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
+/* Keepalive in FIN-WAIT-2 after shutdown(SHUT_WR): our FIN is ACKed at
+ * 1 s, the idle time runs from that ACK: probes (SEQ = SND.UNA - 1, the
+ * FIN's sequence number) at 11, 13, 15 s, RST <SEQ=SND.NXT> at 17 s. */
+static void keepalive_in_fin_wait_2(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = pkt_open_passive(&e, &l, NULL);
+    uint32_t x = e.iss + 1;
+    keep_opts(&e, s, 10, 2, 3);
+    pkt_run_until(&e, 1 * S);
+    pkt_drive_to(&e, s, SYNACK_FIN_WAIT_2, false);
+    pkt_run_until(&e, 17 * S - 1);
+    pkt_expect_at(&e, 11 * S, A, x, R, 0);
+    pkt_expect_at(&e, 13 * S, A, x, R, 0);
+    pkt_expect_at(&e, 15 * S, A, x, R, 0);
+    pkt_expect_none(&e);
+    pkt_run_until(&e, 17 * S);
+    pkt_expect_at(&e, 17 * S, RST | A, x + 1, R, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
+    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
+/* The keepalive timer expires while our FIN is still unacknowledged
+ * (FIN-WAIT-1): the retransmission timer is in charge then, and keepalive
+ * must resume afterwards (Linux tcp_keepalive_timer: packets in flight ->
+ * re-arm for the idle time). Shutdown at 5 s, FIN retransmitted at 5.2,
+ * 5.6, 6.4, 8.0, 11.2 s; keepalive due at 10 s re-arms to 20 s; the FIN is
+ * ACKed at 12 s (FIN-WAIT-2); at 20 s the connection has been idle 8 s,
+ * so the first probe is at 22 s, then 24, 26, RST at 28 s. The stack may
+ * re-arm differently while in FIN-WAIT-1, but it must probe in
+ * FIN-WAIT-2: first probe no later than 22 s. */
+static void keepalive_resumes_after_fin_wait_1(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = pkt_open_passive(&e, &l, NULL);
+    uint32_t x = e.iss + 1;
+    keep_opts(&e, s, 10, 2, 3);
+    pkt_run_until(&e, 5 * S);
+    pkt_drive_to(&e, s, SYNACK_FIN_WAIT_1, false);
+    pkt_run_until(&e, 12 * S);
+    static const uint32_t fin_at[] = {5200, 5600, 6400, 8000, 11200};
+    for (int i = 0; i < 5; i++)
+        pkt_expect_at(&e, fin_at[i] * MS, SYNACK_TH_FIN | A, x, R, 0);
+    pkt_expect_none(&e);
+    pkt_inject(&e, A, R, x + 1, 65535, NULL, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_FIN_WAIT_2);
+    pkt_run_until(&e, 22 * S);
+    pkt_seg g;
+    if (!pkt_pop(&e, &g))
+        fail_msg("no keepalive probe in FIN-WAIT-2 by t=22 s (idle since "
+                 "12 s, KEEPIDLE 10 s); timer is %s",
+                 synack_timer_name(pkt_info(&e, s).timer));
+    assert_int_equal(g.th.flags, A);
+    assert_int_equal(g.th.seq, x);
+    assert_true(g.t == 22 * S);
+    pkt_run_until(&e, 28 * S);
+    pkt_expect_at(&e, 24 * S, A, x, R, 0);
+    pkt_expect_at(&e, 26 * S, A, x, R, 0);
+    pkt_expect_at(&e, 28 * S, RST | A, x + 1, R, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
+    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +483,9 @@ int main(void)
         cmocka_unit_test(keepalive_enabled_after_idle),
         cmocka_unit_test(keepalive_keepidle_shortened),
         cmocka_unit_test(keepalive_peer_probe_answered),
+        cmocka_unit_test(keepalive_in_close_wait),
+        cmocka_unit_test(keepalive_in_fin_wait_2),
+        cmocka_unit_test(keepalive_resumes_after_fin_wait_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

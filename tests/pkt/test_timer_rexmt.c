@@ -548,6 +548,77 @@ static void rexmt_fast_retransmit_newreno(void **state)
     pkt_teardown(&e, true);
 }
 
+/* RFC 6298 5.1: sending new data while the timer runs does not restart
+ * it: the timer set for the first segment at t0 expires at t0 + 200 ms,
+ * although a second segment went out at t0 + 100 ms. */
+static void rexmt_timer_not_restarted_by_new_data(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = open_conn(&e, &l);
+    uint32_t x = e.iss + 1;
+    pkt_setopt_int(&e, s, SYNACK_TCP_NODELAY, 1);
+    pkt_run_until(&e, 1 * S);
+    synack_time_t t0 = e.now;
+    assert_int_equal(synack_send(e.st, s, pattern, 10, e.now), 10);
+    pkt_expect_at(&e, t0, A, x, R, 10);
+    pkt_run_until(&e, t0 + 100 * MS);
+    assert_int_equal(synack_send(e.st, s, pattern + 10, 10, e.now), 10);
+    pkt_expect_at(&e, t0 + 100 * MS, A, x + 10, R, 10);
+    assert_true(pkt_info(&e, s).timer_expires == t0 + 200 * MS);
+    pkt_run_until(&e, t0 + 250 * MS);
+    /* the first segment again (the stack may repacketize and include
+     * the second, as Linux may when collapsing) */
+    pkt_seg g;
+    assert_true(pkt_pop(&e, &g));
+    assert_true(g.t == t0 + 200 * MS);
+    assert_int_equal(g.th.seq, x);
+    assert_true(g.len == 10 || g.len == 20);
+    assert_memory_equal(g.data, pattern, g.len);
+    pkt_expect_none(&e);
+    pkt_inject(&e, A, R, x + 20, 65535, NULL, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_info(&e, s).timer, SYNACK_TIMER_NONE);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, SYNACK_TH_RST | A, x + 20, R, 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
+/* RFC 5681 2 (definition of a duplicate ACK): an ACK that changes the
+ * advertised window is not a duplicate; three of them trigger nothing,
+ * and the loss is repaired by the RTO. */
+static void rexmt_window_updates_are_not_dupacks(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = open_conn(&e, &l);
+    uint32_t x = e.iss + 1;
+    const uint32_t m = 536;
+    pkt_run_until(&e, 1 * S);
+    synack_time_t t0 = e.now;
+    assert_int_equal(synack_send(e.st, s, pattern, 4 * m, e.now), 4 * m);
+    for (uint32_t i = 0; i < 4; i++)
+        pkt_expect_at(&e, t0, A, x + i * m, R, m);
+    pkt_run_until(&e, t0 + 10 * MS);
+    pkt_inject(&e, A, R, x, 60000, NULL, 0);
+    pkt_inject(&e, A, R, x, 61000, NULL, 0);
+    pkt_inject(&e, A, R, x, 62000, NULL, 0);
+    pkt_expect_none(&e);
+    pkt_run_until(&e, t0 + 200 * MS);
+    assert_payload(pkt_expect_at(&e, t0 + 200 * MS, A, x, R, m), 0);
+    pkt_expect_none(&e);
+    pkt_inject(&e, A, R, x + 4 * m, 65535, NULL, 0);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, SYNACK_TH_RST | A, x + 4 * m, R, 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     fill_pattern();
@@ -564,6 +635,8 @@ int main(void)
         cmocka_unit_test(rexmt_last_ack),
         cmocka_unit_test(rexmt_last_ack_answered),
         cmocka_unit_test(rexmt_fast_retransmit_newreno),
+        cmocka_unit_test(rexmt_timer_not_restarted_by_new_data),
+        cmocka_unit_test(rexmt_window_updates_are_not_dupacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
