@@ -158,6 +158,28 @@ static void lastack_rst_to_closed(void **state)
     pkt_teardown(&e, true);
 }
 
+/* CLOSING / LAST-ACK -> CLOSED on abort(): RFC 9293 3.10.5 says respond
+ * "ok" and delete the TCB: no RST (our FIN is already out). */
+static void closing_lastack_abort_deletes_silently(void **state)
+{
+    (void)state;
+    static const int targets[] = {SYNACK_CLOSING, SYNACK_LAST_ACK};
+    for (size_t i = 0; i < 2; i++) {
+        pkt_env e;
+        pkt_setup(&e, NULL);
+        int s = pkt_open_active(&e, NULL);
+        pkt_drive_to(&e, s, targets[i], false);
+        assert_int_equal(synack_abort(e.st, s, e.now), 0);
+        pkt_expect_none(&e);
+        assert_true(pkt_saw(&e, targets[i], SYNACK_CLOSED));
+        assert_string_equal(pkt_cause(&e, SYNACK_CLOSED), "call abort");
+        assert_int_equal(synack_stack_conn_count(e.st), 0);
+        pkt_run_for(&e, 10 * SYNACK_SEC);
+        pkt_expect_none(&e);
+        pkt_teardown(&e, true);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +189,7 @@ int main(void)
         cmocka_unit_test(lastack_ack_to_closed),
         cmocka_unit_test(lastack_dup_fin_reacked),
         cmocka_unit_test(lastack_rst_to_closed),
+        cmocka_unit_test(closing_lastack_abort_deletes_silently),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

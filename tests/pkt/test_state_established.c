@@ -418,6 +418,86 @@ static void est_paws_old_tsval_dropped(void **state)
     pkt_teardown(&e, true);
 }
 
+/* A segment straddling the right window edge is trimmed to the window
+ * (and its FIN with it), then acked at once; with the window closed, data
+ * at RCV.NXT is not acceptable but its ACK field is still processed (RFC
+ * 9293 3.10.7.4: "special allowance ... to accept valid ACKs"). Reading
+ * opens the window with an update. */
+static void est_window_edge_and_zero_window(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = synack_socket(e.st);
+    int sz = 4096;
+    assert_int_equal(
+        synack_setsockopt(e.st, s, SYNACK_SO_RCVBUF, &sz, sizeof(sz)), 0);
+    synack_addr la = {0, PKT_LOCAL_PORT};
+    assert_int_equal(synack_bind(e.st, s, &la), 0);
+    synack_addr ra = {PKT_REMOTE_IP, PKT_REMOTE_PORT};
+    assert_int_equal(synack_connect(e.st, s, &ra, e.now),
+                     -SYNACK_EINPROGRESS);
+    pkt_seg syn;
+    assert_true(pkt_pop(&e, &syn));
+    e.iss = syn.th.seq;
+    assert_int_equal(syn.th.wnd, 4096);
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = PKT_REMOTE_PORT;
+    th.dport = PKT_LOCAL_PORT;
+    th.seq = PKT_RISN;
+    th.ack = e.iss + 1;
+    th.flags = S_ | A_;
+    th.wnd = 65535;
+    th.has_mss = 1;
+    th.mss = 1460;
+    pkt_inject_th(&e, &th, NULL, 0);
+    pkt_expect(&e, A_, e.iss + 1, PKT_RISN + 1, 0);
+    uint32_t r = PKT_RISN + 1;
+    static uint8_t data[4400];
+    for (int i = 0; i < 4400; i++)
+        data[i] = (uint8_t)(i * 31 + 7);
+    /* our own data in flight, to be acked by a zero-window segment */
+    assert_int_equal(synack_send(e.st, s, "abcdefghij", 10, e.now), 10);
+    pkt_expect(&e, A_ | P_, e.iss + 1, r, 10);
+    pkt_inject(&e, A_, r, e.iss + 1, 65535, data, 1460);
+    pkt_inject(&e, A_, r + 1460, e.iss + 1, 65535, data + 1460, 1460);
+    const pkt_seg *a = pkt_expect(&e, A_, e.iss + 11, r + 2920, 0);
+    assert_int_equal(a->th.wnd, 4096 - 2920);
+    /* 1460 bytes + FIN at r+2920: only 1176 fit */
+    pkt_inject(&e, F_ | A_, r + 2920, e.iss + 1, 65535, data + 2920, 1460);
+    a = pkt_expect(&e, A_, e.iss + 11, r + 4096, 0);
+    assert_int_equal(a->th.wnd, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_ESTABLISHED); /* FIN cut */
+    /* zero window: data at RCV.NXT dropped, its ACK taken */
+    pkt_inject(&e, A_, r + 4096, e.iss + 11, 65535, data + 4096, 10);
+    a = pkt_expect(&e, A_, e.iss + 11, r + 4096, 0);
+    assert_int_equal(a->th.wnd, 0);
+    pkt_expect_none(&e);
+    synack_conn_info ci;
+    assert_int_equal(synack_conn_get(e.st, s, &ci), 0);
+    assert_int_equal(ci.bytes_acked, 10);
+    assert_int_equal(ci.recv_q, 4096);
+    /* read everything: window update */
+    static uint8_t b[5000];
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 4096);
+    assert_memory_equal(b, data, 4096);
+    a = pkt_expect(&e, A_, e.iss + 11, r + 4096, 0);
+    assert_int_equal(a->th.wnd, 4096);
+    pkt_expect_none(&e);
+    /* the rest, with the FIN */
+    pkt_inject(&e, F_ | A_, r + 4096, e.iss + 11, 65535, data + 4096, 284);
+    pkt_expect(&e, A_, e.iss + 11, r + 4381, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSE_WAIT);
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 284);
+    assert_memory_equal(b, data + 4096, 284);
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 0);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, R_ | A_, e.iss + 11, r + 4381, 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +515,7 @@ int main(void)
         cmocka_unit_test(est_unacceptable_segment_acked),
         cmocka_unit_test(est_segment_without_ack_dropped),
         cmocka_unit_test(est_paws_old_tsval_dropped),
+        cmocka_unit_test(est_window_edge_and_zero_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,6 +307,52 @@ static void fw2_orphan_data_gets_rst(void **state)
     pkt_teardown(&e, true);
 }
 
+/* FIN-WAIT-1 / FIN-WAIT-2 -> CLOSED on abort(): <SEQ=SND.NXT><CTL=RST>
+ * (RFC 9293 3.10.5); SND.NXT is past our FIN. */
+static void fw_abort_sends_rst(void **state)
+{
+    (void)state;
+    for (int t = SYNACK_FIN_WAIT_1; t <= SYNACK_FIN_WAIT_2; t++) {
+        pkt_env e;
+        pkt_setup(&e, NULL);
+        int s = pkt_open_active(&e, NULL);
+        uint32_t r = pkt_drive_to(&e, s, t, false);
+        assert_int_equal(synack_abort(e.st, s, e.now), 0);
+        pkt_expect(&e, R_ | A_, e.iss + 2, r, 0);
+        pkt_expect_none(&e);
+        assert_true(pkt_saw(&e, t, SYNACK_CLOSED));
+        assert_int_equal(synack_stack_conn_count(e.st), 0);
+        pkt_teardown(&e, true);
+    }
+}
+
+/* FIN-WAIT-1 -> CLOSING on a FIN that carries data and does not ack our
+ * FIN: data taken, one ACK for data and FIN; the reader gets the data,
+ * then EOF. */
+static void fw1_data_fin_to_closing(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_open_active(&e, NULL);
+    pkt_drive_to(&e, s, SYNACK_FIN_WAIT_1, false);
+    pkt_inject(&e, F_ | A_ | P_, PKT_RISN + 1, e.iss + 1, 65535, "xyz", 3);
+    pkt_expect(&e, A_, e.iss + 2, PKT_RISN + 5, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSING);
+    char b[8];
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 3);
+    assert_memory_equal(b, "xyz", 3);
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 0);
+    pkt_inject(&e, A_, PKT_RISN + 5, e.iss + 2, 65535, NULL, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_TIME_WAIT);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    pkt_run_for(&e, 60 * SYNACK_SEC);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_CLOSED);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +366,8 @@ int main(void)
         cmocka_unit_test(fw1_halfclose_receives_data),
         cmocka_unit_test(fw2_halfclose_receives_data),
         cmocka_unit_test(fw2_orphan_data_gets_rst),
+        cmocka_unit_test(fw_abort_sends_rst),
+        cmocka_unit_test(fw1_data_fin_to_closing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,24 @@ static void synrcvd_simultaneous_close_retransmits_synack(void **state)
     pkt_teardown(&e, true);
 }
 
+/* Simultaneous open: abort() in SYN-RECEIVED sends <SEQ=SND.NXT><CTL=RST>
+ * (RFC 9293 3.10.5) and deletes the TCB. */
+static void synrcvd_simultaneous_abort_sends_rst(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = simultaneous_synrcvd(&e);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, R_ | A_, e.iss + 1, PKT_RISN + 1, 0);
+    pkt_expect_none(&e);
+    assert_true(pkt_saw(&e, SYNACK_SYN_RECEIVED, SYNACK_CLOSED));
+    assert_int_equal(synack_stack_conn_count(e.st), 0);
+    pkt_run_for(&e, 10 * SYNACK_SEC);
+    pkt_expect_none(&e);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +373,7 @@ int main(void)
         cmocka_unit_test(synrcvd_simultaneous_synack_establishes),
         cmocka_unit_test(synrcvd_simultaneous_close_to_finwait1),
         cmocka_unit_test(synrcvd_simultaneous_close_retransmits_synack),
+        cmocka_unit_test(synrcvd_simultaneous_abort_sends_rst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -332,6 +332,102 @@ static void synsent_wscale_both_offer(void **state)
     pkt_teardown(&e, true);
 }
 
+/* SYN-SENT: a SYN,ACK carrying data: ESTABLISHED, and processing goes on
+ * at the sixth step (RFC 9293 3.10.7.3): the data is taken and one ACK
+ * covers SYN and data. */
+static void synsent_synack_with_data(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_connect_syn(&e);
+    pkt_inject(&e, S_ | A_ | P_, PKT_RISN, e.iss + 1, 65535, "hello", 5);
+    pkt_expect(&e, A_, e.iss + 1, PKT_RISN + 6, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_ESTABLISHED);
+    char b[8];
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 5);
+    assert_memory_equal(b, "hello", 5);
+    abort_conn(&e, s, e.iss + 1, PKT_RISN + 6);
+    pkt_teardown(&e, true);
+}
+
+/* SYN-SENT: SYN,ACK,FIN: ESTABLISHED then, at the eighth step,
+ * CLOSE-WAIT; the ACK covers SYN and FIN; the application reads EOF. */
+static void synsent_synack_with_fin(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_connect_syn(&e);
+    pkt_inject(&e, S_ | A_ | F_, PKT_RISN, e.iss + 1, 65535, NULL, 0);
+    pkt_expect(&e, A_, e.iss + 1, PKT_RISN + 2, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSE_WAIT);
+    assert_true(pkt_saw(&e, SYNACK_SYN_SENT, SYNACK_ESTABLISHED));
+    assert_true(pkt_saw(&e, SYNACK_ESTABLISHED, SYNACK_CLOSE_WAIT));
+    char b[8];
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 0);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    pkt_expect(&e, F_ | A_, e.iss + 1, PKT_RISN + 2, 0);
+    pkt_inject(&e, A_, PKT_RISN + 2, e.iss + 2, 65535, NULL, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_CLOSED);
+    pkt_teardown(&e, true);
+}
+
+/* Timestamps (RFC 7323 3.2): our SYN offers them; if the SYN,ACK carries
+ * TSopt every later segment does, echoing TS.Recent; if not, none does. */
+static void synsent_timestamps_negotiation(void **state)
+{
+    (void)state;
+    for (int offer = 0; offer <= 1; offer++) {
+        pkt_env e;
+        pkt_setup(&e, NULL);
+        int s = synack_socket(e.st);
+        synack_addr la = {0, PKT_LOCAL_PORT};
+        assert_int_equal(synack_bind(e.st, s, &la), 0);
+        synack_addr ra = {PKT_REMOTE_IP, PKT_REMOTE_PORT};
+        assert_int_equal(synack_connect(e.st, s, &ra, e.now),
+                         -SYNACK_EINPROGRESS);
+        pkt_seg syn;
+        assert_true(pkt_pop(&e, &syn));
+        e.iss = syn.th.seq;
+        assert_true(syn.th.has_ts);
+        assert_int_equal(syn.th.tsecr, 0);
+        wire_tcp th;
+        memset(&th, 0, sizeof(th));
+        th.sport = PKT_REMOTE_PORT;
+        th.dport = PKT_LOCAL_PORT;
+        th.seq = PKT_RISN;
+        th.ack = e.iss + 1;
+        th.flags = S_ | A_;
+        th.wnd = 65535;
+        th.has_mss = 1;
+        th.mss = 1460;
+        if (offer) {
+            th.has_ts = 1;
+            th.tsval = 5000;
+            th.tsecr = syn.th.tsval;
+        }
+        pkt_inject_th(&e, &th, NULL, 0);
+        const pkt_seg *a = pkt_expect(&e, A_, e.iss + 1, PKT_RISN + 1, 0);
+        assert_int_equal(a->th.has_ts, offer);
+        if (offer)
+            assert_int_equal(a->th.tsecr, 5000);
+        synack_conn_info ci;
+        assert_int_equal(synack_conn_get(e.st, s, &ci), 0);
+        assert_int_equal(ci.ts_ok, offer);
+        assert_int_equal(ci.snd_mss, offer ? 1448 : 1460);
+        assert_int_equal(synack_send(e.st, s, "x", 1, e.now), 1);
+        a = pkt_expect(&e, A_ | P_, e.iss + 1, PKT_RISN + 1, 1);
+        assert_int_equal(a->th.has_ts, offer);
+        pkt_inject(&e, A_, PKT_RISN + 1, e.iss + 2, 65535, NULL, 0);
+        abort_conn(&e, s, e.iss + 2, PKT_RISN + 1);
+        pkt_teardown(&e, true);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +442,9 @@ int main(void)
         cmocka_unit_test(synsent_mss_clamped_to_link),
         cmocka_unit_test(synsent_wscale_peer_does_not_answer),
         cmocka_unit_test(synsent_wscale_both_offer),
+        cmocka_unit_test(synsent_synack_with_data),
+        cmocka_unit_test(synsent_synack_with_fin),
+        cmocka_unit_test(synsent_timestamps_negotiation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,6 +231,23 @@ static void tw_new_syn_reopens_on_listener(void **state)
     pkt_teardown(&e, true);
 }
 
+/* TIME-WAIT -> CLOSED on abort() of a handle still open: delete the TCB,
+ * nothing sent (RFC 9293 3.10.5). */
+static void tw_abort_deletes_silently(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_open_active(&e, NULL);
+    pkt_drive_to(&e, s, SYNACK_TIME_WAIT, false);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect_none(&e);
+    assert_true(pkt_saw(&e, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    assert_int_equal(synack_stack_conn_count(e.st), 0);
+    assert_int_equal(synack_stack_next_deadline(e.st), SYNACK_TIME_NEVER);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +259,7 @@ int main(void)
         cmocka_unit_test(tw_dup_fin_reacked),
         cmocka_unit_test(tw_syn_challenge_ack),
         cmocka_unit_test(tw_new_syn_reopens_on_listener),
+        cmocka_unit_test(tw_abort_deletes_silently),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
