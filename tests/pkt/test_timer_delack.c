@@ -257,6 +257,24 @@ static void delack_cancelled_by_immediate_ack(void **state)
     finish(&e, s, l, x, R + 100);
 }
 
+/* RFC 1122 4.2.3.2: "the delay MUST be less than 0.5 seconds": the
+ * tunable refuses 0 and anything from 500 ms up. */
+static void delack_tunable_range(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    assert_int_equal(synack_sysctl_set(e.st, "tcp_delack_ms", "499"), 0);
+    assert_int_equal(synack_sysctl_set(e.st, "tcp_delack_ms", "0"),
+                     -SYNACK_ERANGE);
+    assert_int_equal(synack_sysctl_set(e.st, "tcp_delack_ms", "500"),
+                     -SYNACK_ERANGE);
+    char b[16];
+    assert_true(synack_sysctl_get(e.st, "tcp_delack_ms", b, sizeof(b)) > 0);
+    assert_string_equal(b, "499");
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     memset(buf, 'd', sizeof(buf));
@@ -269,6 +287,7 @@ int main(void)
         cmocka_unit_test(delack_piggyback),
         cmocka_unit_test(delack_not_for_pure_ack),
         cmocka_unit_test(delack_cancelled_by_immediate_ack),
+        cmocka_unit_test(delack_tunable_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
  * unanswered probes abort it with ETIMEDOUT (Linux tcp_probe_timer). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -306,6 +307,85 @@ static void persist_after_inflight_acked(void **state)
     pkt_teardown(&e, true);
 }
 
+/* Zero window, nothing waiting but the FIN: shutdown(SHUT_WR) while the
+ * peer's window is closed. Linux does not send the FIN into the closed
+ * window (tcp_snd_wnd_test) but probes; RFC 9293 does not forbid sending
+ * it, but then the peer answers it with a bare ACK of the old sequence
+ * (zero window: not acceptable), and it must be treated like a probe:
+ * RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17 -- the connection MUST NOT be
+ * closed while the receiver keeps answering. With tcp_retries2=3 the peer
+ * answers everything with <ACK=SND.UNA><WND=0> for 60 s: the connection
+ * must still be in FIN-WAIT-1, sending no more often than the backoff
+ * allows; when the window opens the FIN is acknowledged. */
+static void persist_fin_zero_window_alive(void **state)
+{
+    (void)state;
+    pkt_env e;
+    const char *sys[] = {"tcp_retries2=3", "tcp_rto_max_ms=2000", NULL};
+    pkt_setup(&e, sys);
+    int l;
+    int s = pkt_open_passive(&e, &l, NULL);
+    uint32_t x = e.iss + 1;
+    pkt_run_until(&e, 500 * MS);
+    pkt_inject(&e, A, R, x, 0, NULL, 0);
+    pkt_run_until(&e, 1 * S);
+    synack_time_t t0 = e.now;
+    assert_int_equal(synack_shutdown(e.st, s, SYNACK_SHUT_WR, e.now), 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_FIN_WAIT_1);
+    synack_time_t end = t0 + 60 * S;
+    unsigned sent = 0;
+    synack_time_t last = 0;
+    for (;;) {
+        pkt_seg g;
+        while (pkt_pop(&e, &g)) {
+            /* a probe (SEQ = SND.UNA-1) or the FIN itself, nothing else */
+            bool probe = g.th.seq == x - 1 && g.len == 0 &&
+                         g.th.flags == A;
+            bool fin = g.th.seq == x && g.len == 0 &&
+                       g.th.flags == (SYNACK_TH_FIN | A);
+            if (!probe && !fin)
+                fail_msg("unexpected segment seq %u flags %#x len %u",
+                         g.th.seq, g.th.flags, g.len);
+            if (sent > 0 && g.t - last < 200 * MS)
+                fail_msg("segments %.3f s apart: not backing off",
+                         (double)(g.t - last) / 1e9);
+            sent++;
+            last = g.t;
+            pkt_inject(&e, A, R, x, 0, NULL, 0); /* still closed */
+        }
+        if (pkt_state(&e, s) != SYNACK_FIN_WAIT_1)
+            fail_msg("t=%.3f s: %s (%s) although the peer answered every "
+                     "one of %u segments with a zero window",
+                     (double)e.now / 1e9,
+                     synack_state_name(pkt_state(&e, s)),
+                     pkt_cause(&e, pkt_state(&e, s))
+                         ? pkt_cause(&e, pkt_state(&e, s))
+                         : "",
+                     sent);
+        synack_time_t d = synack_stack_next_deadline(e.st);
+        if (d > end)
+            break;
+        pkt_run_until(&e, d);
+    }
+    pkt_run_until(&e, end);
+    assert_true(sent >= 20); /* still probing, every 2 s at most */
+    /* the window opens: the FIN goes (or has gone) and is ACKed */
+    pkt_inject(&e, A, R, x, 65535, NULL, 0);
+    pkt_seg g;
+    if (pkt_pop(&e, &g)) {
+        assert_int_equal(g.th.flags, SYNACK_TH_FIN | A);
+        assert_int_equal(g.th.seq, x);
+    }
+    pkt_expect_none(&e);
+    pkt_inject(&e, A, R, x + 1, 65535, NULL, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_FIN_WAIT_2);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    pkt_run_for(&e, 60 * S); /* tcp_fin_timeout */
+    pkt_expect_none(&e);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +396,7 @@ int main(void)
         cmocka_unit_test(persist_probe_answer_opens_window),
         cmocka_unit_test(persist_small_window_no_stall),
         cmocka_unit_test(persist_after_inflight_acked),
+        cmocka_unit_test(persist_fin_zero_window_alive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

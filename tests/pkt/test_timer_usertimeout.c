@@ -209,6 +209,37 @@ static void uto_overrides_keepcnt(void **state)
     pkt_teardown(&e, true);
 }
 
+/* Zero window (Linux tcp(7): "or buffered data may remain untransmitted
+ * (due to zero window size)"): probes answered with a zero window do not
+ * keep the connection beyond the user timeout. 2000 ms: probes at 0.2,
+ * 0.6, 1.4 s; at the 3.0 s expiry the window has been closed on the
+ * waiting data for more than 2 s: ETIMEDOUT, no probe. */
+static void uto_zero_window(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = open_uto(&e, &l, 2000);
+    uint32_t x = e.iss + 1;
+    pkt_run_until(&e, 500 * MS);
+    pkt_inject(&e, A, R, x, 0, NULL, 0);
+    pkt_run_until(&e, 1 * S);
+    synack_time_t t0 = e.now;
+    assert_int_equal(synack_send(e.st, s, "0123456789", 10, e.now), 10);
+    pkt_expect_none(&e);
+    static const uint32_t at[] = {200, 600, 1400};
+    for (int i = 0; i < 3; i++) {
+        pkt_run_until(&e, t0 + at[i] * MS);
+        pkt_expect_at(&e, t0 + at[i] * MS, A, x - 1, R, 0);
+        pkt_inject(&e, A, R, x, 0, NULL, 0);
+    }
+    assert_aborted_at(&e, s, SYNACK_ESTABLISHED, t0 + 3 * S);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +249,7 @@ int main(void)
         cmocka_unit_test(uto_acked_in_time),
         cmocka_unit_test(uto_fin),
         cmocka_unit_test(uto_overrides_keepcnt),
+        cmocka_unit_test(uto_zero_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
