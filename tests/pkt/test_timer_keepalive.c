@@ -469,6 +469,33 @@ static void keepalive_resumes_after_fin_wait_1(void **state)
     pkt_teardown(&e, true);
 }
 
+/* An orphaned FIN-WAIT-2 connection is governed by tcp_fin_timeout
+ * alone: Linux (tcp_keepalive_timer: "FIN_WAIT2 && SOCK_DEAD" -> the fin
+ * timeout, no probes; or the FIN-WAIT-2 timewait socket) sends no
+ * keepalive probes and no RST; it disappears silently 60 s after our FIN
+ * was ACKed. */
+static void keepalive_not_in_orphan_fin_wait_2(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = pkt_open_passive(&e, &l, NULL);
+    keep_opts(&e, s, 10, 2, 3);
+    pkt_run_until(&e, 1 * S);
+    pkt_drive_to(&e, s, SYNACK_FIN_WAIT_2, true);
+    pkt_run_until(&e, 61 * S - 1);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_FIN_WAIT_2);
+    pkt_run_until(&e, 61 * S);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_CLOSED);
+    assert_true(pkt_saw_time(&e, SYNACK_FIN_WAIT_2, SYNACK_CLOSED) ==
+                61 * S);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +513,7 @@ int main(void)
         cmocka_unit_test(keepalive_in_close_wait),
         cmocka_unit_test(keepalive_in_fin_wait_2),
         cmocka_unit_test(keepalive_resumes_after_fin_wait_1),
+        cmocka_unit_test(keepalive_not_in_orphan_fin_wait_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

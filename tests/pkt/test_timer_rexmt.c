@@ -12,6 +12,7 @@
  * doublings) give the same instants. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -619,6 +620,74 @@ static void rexmt_window_updates_are_not_dupacks(void **state)
     pkt_teardown(&e, true);
 }
 
+/* With timestamps (RFC 7323 4.1) the RTT is measured from TSecr, so even
+ * the ACK of a retransmission gives a sample when it echoes the
+ * retransmission's TSval; an echo of a TSval from before the timeout does
+ * not (it measures the recovery, not the path). Same numbers as
+ * rexmt_rtt_estimator (TS clock: 1 ms). */
+static void rexmt_rtt_timestamps(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    pkt_peer_opts o = {.ws = -1, .ts = true, .tsval = 5000};
+    int s = pkt_open_active_rtt(&e, 100 * MS, &o);
+    uint32_t x = e.iss + 1;
+    uint32_t ptv = 5001; /* the peer's TSval, increasing */
+    synack_conn_info ci = pkt_info(&e, s);
+    assert_int_equal(ci.ts_ok, 1);
+    assert_int_equal(ci.rtt_us, 100000);
+    assert_int_equal(ci.rttvar_us, 50000);
+    assert_int_equal(ci.rto_us, 300000);
+
+    /* 250 ms sample */
+    pkt_run_until(&e, 1 * S);
+    assert_int_equal(synack_send(e.st, s, pattern, 100, e.now), 100);
+    const pkt_seg *g = pkt_expect_at(&e, 1 * S, A, x, R, 100);
+    assert_true(g->th.has_ts);
+    uint32_t tv = g->th.tsval;
+    pkt_run_until(&e, 1250 * MS);
+    pkt_inject_ts(&e, A, R, x + 100, 65535, ptv++, tv, NULL, 0);
+    ci = pkt_info(&e, s);
+    assert_int_equal(ci.rtt_us, 118750);
+    assert_int_equal(ci.rttvar_us, 75000);
+    assert_int_equal(ci.rto_us, 418750);
+
+    /* lost once; the ACK echoes the retransmission: 82 ms sample.
+     * RTTVAR = 56.25 + 9.1875 = 65.4375 ms, SRTT = 103.90625 + 10.25 =
+     * 114.15625 ms, RTO = 375.90625 ms */
+    pkt_run_until(&e, 2 * S);
+    assert_int_equal(synack_send(e.st, s, pattern + 100, 100, e.now), 100);
+    pkt_expect_at(&e, 2 * S, A, x + 100, R, 100);
+    pkt_run_until(&e, 2500 * MS);
+    g = pkt_expect_at(&e, 2 * S + 418750 * US, A, x + 100, R, 100);
+    tv = g->th.tsval;
+    pkt_expect_none(&e);
+    pkt_inject_ts(&e, A, R, x + 200, 65535, ptv++, tv, NULL, 0);
+    ci = pkt_info(&e, s);
+    assert_int_equal(ci.rtt_us, 114156);
+    assert_int_equal(ci.rttvar_us, 65437);
+    assert_int_equal(ci.rto_us, 375906);
+
+    /* lost once more; this time the ACK echoes the original's TSval (the
+     * original arrived late): no sample */
+    pkt_run_until(&e, 3 * S);
+    assert_int_equal(synack_send(e.st, s, pattern + 200, 100, e.now), 100);
+    g = pkt_expect_at(&e, 3 * S, A, x + 200, R, 100);
+    tv = g->th.tsval;
+    pkt_run_until(&e, 3400 * MS);
+    pkt_expect_at(&e, 3 * S + 375906250, A, x + 200, R, 100);
+    pkt_expect_none(&e);
+    pkt_inject_ts(&e, A, R, x + 300, 65535, ptv++, tv, NULL, 0);
+    ci = pkt_info(&e, s);
+    assert_int_equal(ci.rtt_us, 114156);
+    assert_int_equal(ci.rttvar_us, 65437);
+
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, SYNACK_TH_RST | A, x + 300, R, 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     fill_pattern();
@@ -630,6 +699,7 @@ int main(void)
         cmocka_unit_test(rexmt_karn_backoff_kept_until_sample),
         cmocka_unit_test(rexmt_rtt_estimator),
         cmocka_unit_test(rexmt_rto_min),
+        cmocka_unit_test(rexmt_rtt_timestamps),
         cmocka_unit_test(rexmt_fin_wait_1),
         cmocka_unit_test(rexmt_fin_wait_1_orphan),
         cmocka_unit_test(rexmt_last_ack),
