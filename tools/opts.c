@@ -452,6 +452,9 @@ int opts_list_tunables(FILE *out)
         char val[128];
         if (synack_sysctl_get(st, name, val, sizeof val) < 0)
             snprintf(val, sizeof val, "?");
+        for (char *p = val; *p; p++) /* vectors come tab-separated */
+            if (*p == '\t')
+                *p = ' ';
         const char *help = synack_sysctl_help(name);
         fprintf(out, "%-24s %-24s %s\n", name, val, help ? help : "");
     }

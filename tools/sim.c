@@ -77,7 +77,7 @@ struct side {
     int first_fin_lost;
     uint64_t tw_segs; /* segments sent while in TIME-WAIT */
     synack_time_t tw_last_seg, tw_enter, tw_leave, t_probe1;
-    uint64_t frames_rx;
+    uint64_t frames_tx, frames_rx; /* every frame, TCP or not */
 
     /* the application */
     int lsock, sock;
@@ -367,6 +367,7 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
     struct side *sd = p->side;
     struct sim *sim = sd->sim;
     synack_seg seg;
+    sd->frames_tx++;
     if (!ladder_parse_frame(frame, len, &seg)) {
         if (sim->link_down) {
             sim->linkdown_drops++;
@@ -411,9 +412,7 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
         sd->tw_segs++;
         sd->tw_last_seg = now;
     }
-    unsigned found = sim->lad ? ladder_segment(sim->lad, now, sd->idx, &seg,
-                                               fate)
-                              : 0;
+    unsigned found = ladder_segment(sim->lad, now, sd->idx, &seg, fate);
     if (found & LADDER_KEEPALIVE) {
         if (!sd->ka_probes)
             sd->t_probe1 = now;
@@ -1289,9 +1288,12 @@ static int setup(struct sim *sim, int *code)
         synack_vloop_add_stack(sim->loop, sd->st);
         synack_vloop_add_dev(sim->loop, sd->dev);
     }
-    if (!sim->dry && sim->ladder_mode != LADDER_NONE) {
-        struct ladder_config lcfg = {stdout, sim->ladder_mode, sim->absolute,
-                                     30, 30, "TCP A", "TCP B"};
+    {
+        /* Always present: in LADDER_NONE it draws nothing but still
+         * recognises keepalive probes. */
+        struct ladder_config lcfg = {stdout,
+                                     sim->dry ? LADDER_NONE : sim->ladder_mode,
+                                     sim->absolute, 30, 30, "TCP A", "TCP B"};
         sim->lad = ladder_new(&lcfg);
         if (!sim->lad) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -1614,8 +1616,9 @@ static void print_summary(struct sim *sim, int code)
                ladder_rows(sim->lad), ladder_omitted(sim->lad));
     if (o->pcap)
         printf("  pcap          %s: %llu frames (A sent %llu, received %llu)\n",
-               o->pcap, (unsigned long long)(a->segs + a->frames_rx),
-               (unsigned long long)a->segs, (unsigned long long)a->frames_rx);
+               o->pcap, (unsigned long long)(a->frames_tx + a->frames_rx),
+               (unsigned long long)a->frames_tx,
+               (unsigned long long)a->frames_rx);
     for (int i = 0; i < sim->nchecks; i++)
         printf("  %-13s %s: %s\n", i ? "" : "checks", sim->checks[i].text,
                sim->checks[i].ok ? "yes" : "NO");
