@@ -359,6 +359,30 @@ static void synrcvd_simultaneous_abort_sends_rst(void **state)
     pkt_teardown(&e, true);
 }
 
+/* Passive: the ACK completing the handshake carries data: ESTABLISHED and
+ * the data is kept for the application (seventh step). */
+static void synrcvd_passive_ack_with_data(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l = passive_synrcvd(&e);
+    pkt_inject(&e, A_ | P_, PKT_RISN + 1, e.iss + 1, 65535, "GET /", 5);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_ESTABLISHED);
+    int s = synack_accept(e.st, l, NULL);
+    assert_true(s >= 0);
+    char b[8];
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 5);
+    assert_memory_equal(b, "GET /", 5);
+    pkt_run_for(&e, 100 * SYNACK_MSEC); /* delayed ACK */
+    pkt_expect(&e, A_, e.iss + 1, PKT_RISN + 6, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, R_ | A_, e.iss + 1, PKT_RISN + 6, 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +398,7 @@ int main(void)
         cmocka_unit_test(synrcvd_simultaneous_close_to_finwait1),
         cmocka_unit_test(synrcvd_simultaneous_close_retransmits_synack),
         cmocka_unit_test(synrcvd_simultaneous_abort_sends_rst),
+        cmocka_unit_test(synrcvd_passive_ack_with_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
