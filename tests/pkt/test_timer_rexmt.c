@@ -688,6 +688,93 @@ static void rexmt_rtt_timestamps(void **state)
     pkt_teardown(&e, true);
 }
 
+/* The receiver shrinks its window to zero under data in flight (it
+ * answers <ACK=SND.UNA><WND=0>). The retransmissions then act as window
+ * probes (Linux tcp_retransmit_timer: "Receiver dastardly shrinks window.
+ * Our retransmits become zero probes, but we should not timeout this
+ * connection"; it always lets the segment at SND.UNA go); RFC 9293
+ * 3.8.6.1: while the peer answers, the connection MUST NOT be closed, even
+ * beyond tcp_retries2 (3 here). Each timeout sends something the peer can
+ * answer; when the window opens and the data is ACKed, all is well. Then
+ * the same with a peer that goes silent: ETIMEDOUT, within a few
+ * tcp_rto_max_ms (2 s) of the last answer. */
+static void rexmt_zero_window_shrink(void **state)
+{
+    (void)state;
+    pkt_env e;
+    const char *sys[] = {"tcp_retries2=3", "tcp_rto_max_ms=2000", NULL};
+    pkt_setup(&e, sys);
+    int l;
+    int s = open_conn(&e, &l);
+    uint32_t x = e.iss + 1;
+    pkt_run_until(&e, 1 * S);
+    synack_time_t t0 = e.now;
+    assert_int_equal(synack_send(e.st, s, pattern, 100, e.now), 100);
+    pkt_expect_at(&e, t0, A, x, R, 100);
+    pkt_run_until(&e, t0 + 10 * MS);
+    pkt_inject(&e, A, R, x, 0, NULL, 0); /* not taken: window 0 */
+    pkt_expect_none(&e);
+    unsigned sent = 0;
+    synack_time_t last = t0;
+    while (e.now < t0 + 30 * S) {
+        synack_time_t d = synack_stack_next_deadline(e.st);
+        if (d == SYNACK_TIME_NEVER)
+            fail_msg("t=%.3f: no timer running with 100 bytes unacked",
+                     (double)e.now / 1e9);
+        pkt_run_until(&e, d);
+        if (pkt_state(&e, s) != SYNACK_ESTABLISHED)
+            fail_msg("t=%.3f: %s (%s) after %u answered segments", 
+                     (double)e.now / 1e9,
+                     synack_state_name(pkt_state(&e, s)),
+                     pkt_cause(&e, SYNACK_CLOSED), sent);
+        pkt_seg g;
+        while (pkt_pop(&e, &g)) {
+            /* the data again, or a probe below SND.UNA */
+            bool data = g.th.seq == x && g.len > 0 && g.len <= 100;
+            bool probe = g.th.seq == x - 1 && g.len == 0;
+            if (!data && !probe)
+                fail_msg("unexpected <SEQ=%u><LEN=%u>", g.th.seq, g.len);
+            if (sent > 0 && g.t - last < 200 * MS)
+                fail_msg("segments %.3f s apart", (double)(g.t - last) / 1e9);
+            last = g.t;
+            sent++;
+            pkt_inject(&e, A, R, x, 0, NULL, 0);
+        }
+    }
+    if (sent < 10)
+        fail_msg("only %u segments in 30 s of zero window: the peer had "
+                 "nothing to answer", sent);
+    /* window opens: the data goes (or went) and is ACKed */
+    pkt_inject(&e, A, R, x, 65535, NULL, 0);
+    pkt_seg g;
+    while (pkt_pop(&e, &g))
+        assert_int_equal(g.th.seq, x);
+    pkt_inject(&e, A, R, x + 100, 65535, NULL, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_info(&e, s).timer, SYNACK_TIMER_NONE);
+
+    /* again, and now the peer goes silent after shrinking the window */
+    synack_time_t t1 = e.now;
+    assert_int_equal(synack_send(e.st, s, pattern, 100, e.now), 100);
+    pkt_expect_at(&e, t1, A, x + 100, R, 100);
+    pkt_run_until(&e, t1 + 10 * MS);
+    pkt_inject(&e, A, R, x + 100, 0, NULL, 0);
+    synack_time_t quiet = e.now;
+    pkt_run_until(&e, quiet + 60 * S);
+    while (pkt_pop(&e, &g))
+        ;
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
+    synack_time_t end = pkt_saw_time(&e, SYNACK_ESTABLISHED, SYNACK_CLOSED);
+    if (end <= quiet + 2 * S || end > quiet + 8 * S)
+        fail_msg("silent peer: aborted %.3f s after its last answer, "
+                 "expected within (2, 8] s",
+                 (double)(end - quiet) / 1e9);
+    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     fill_pattern();
@@ -707,6 +794,7 @@ int main(void)
         cmocka_unit_test(rexmt_fast_retransmit_newreno),
         cmocka_unit_test(rexmt_timer_not_restarted_by_new_data),
         cmocka_unit_test(rexmt_window_updates_are_not_dupacks),
+        cmocka_unit_test(rexmt_zero_window_shrink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
