@@ -286,6 +286,59 @@ static void synack_retransmitted_then_acked(void **state)
     pkt_teardown(&e, true);
 }
 
+/* The peer retransmits its SYN at 0.5 s: the SYN,ACK is sent again at
+ * once, but the timer and its count are not disturbed (Linux counts the
+ * timer expiries of the request): retransmissions still at 1 and 3 s,
+ * dropped at 7 s (tcp_synack_retries=2). */
+static void synack_dup_syn_keeps_schedule(void **state)
+{
+    (void)state;
+    pkt_env e;
+    const char *sys[] = {"tcp_synack_retries=2", NULL};
+    pkt_setup(&e, sys);
+    int l = pkt_listen(&e, 4);
+    pkt_inject_syn(&e, NULL);
+    uint32_t iss = pop_synack(&e, 0);
+    pkt_run_until(&e, 500 * MS);
+    pkt_inject_syn(&e, NULL);
+    pkt_expect_at(&e, 500 * MS, SYN | A, iss, PKT_RISN + 1, 0);
+    pkt_run_until(&e, 7 * S - 1);
+    pkt_expect_at(&e, 1 * S, SYN | A, iss, PKT_RISN + 1, 0);
+    pkt_expect_at(&e, 3 * S, SYN | A, iss, PKT_RISN + 1, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_SYN_RECEIVED);
+    pkt_run_until(&e, 7 * S);
+    pkt_expect_none(&e);
+    assert_int_equal(synack_stack_conn_count(e.st), 1);
+    assert_true(pkt_saw_time(&e, SYNACK_SYN_RECEIVED, SYNACK_CLOSED) ==
+                7 * S);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
+/* Closing the listener takes its half-open connection and its timer with
+ * it: no SYN,ACK retransmission afterwards. */
+static void synack_listener_closed(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l = pkt_listen(&e, 4);
+    pkt_inject_syn(&e, NULL);
+    uint32_t iss = pop_synack(&e, 0);
+    pkt_run_until(&e, 2 * S);
+    pkt_expect_at(&e, 1 * S, SYN | A, iss, PKT_RISN + 1, 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_seg g;
+    while (pkt_pop(&e, &g)) /* a RST for the child is allowed */
+        assert_true(g.th.flags & SYNACK_TH_RST);
+    assert_int_equal(synack_stack_conn_count(e.st), 0);
+    assert_true(synack_stack_next_deadline(e.st) == SYNACK_TIME_NEVER);
+    pkt_run_for(&e, 600 * S);
+    pkt_expect_none(&e);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +350,8 @@ int main(void)
         cmocka_unit_test(synack_retries_custom),
         cmocka_unit_test(synack_retries_default),
         cmocka_unit_test(synack_retransmitted_then_acked),
+        cmocka_unit_test(synack_dup_syn_keeps_schedule),
+        cmocka_unit_test(synack_listener_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
