@@ -22,8 +22,21 @@
 #define MID_ABS 72 /* ... absolute numbers */
 #define ROW_MAX 512
 
+/* A segment row kept for later drawing: everything the text needs, taken
+ * when the segment was seen (LADDER_AUTO renders only what it prints). */
+struct segrec {
+    synack_time_t t;
+    unsigned long num;
+    int st[2];
+    synack_seg seg; /* seq and ack already made relative, wnd scaled */
+    uint64_t wnd;
+    int from;
+    unsigned fate;
+};
+
 struct row {
-    char *text;
+    char *text;         /* rendered row, or NULL: render `rec` */
+    struct segrec rec;
     unsigned long ord; /* segment rows: 1-based ordinal; sticky: count of
                           segment rows made before it */
     int sticky;
@@ -151,7 +164,24 @@ static void put_gap(ladder *l)
     l->gap = 0;
 }
 
-static int push_buf(ladder *l, char *text, unsigned long ord, int sticky)
+static void render_rec(const ladder *l, const struct segrec *r, char *out,
+                       size_t len);
+
+/* Print a row (rendering a deferred one) and release its text. */
+static void put_row(ladder *l, struct row *r)
+{
+    if (r->text) {
+        put_line(l, r->text);
+        free(r->text);
+        r->text = NULL;
+    } else {
+        char buf[ROW_MAX];
+        render_rec(l, &r->rec, buf, sizeof buf);
+        put_line(l, buf);
+    }
+}
+
+static int push_buf(ladder *l, const struct row *r)
 {
     if (l->nbuf == l->capbuf) {
         size_t ncap = l->capbuf ? l->capbuf * 2 : 64;
@@ -161,15 +191,15 @@ static int push_buf(ladder *l, char *text, unsigned long ord, int sticky)
         l->buf = n;
         l->capbuf = ncap;
     }
-    l->buf[l->nbuf++] = (struct row){text, ord, sticky};
+    l->buf[l->nbuf++] = *r;
     return 0;
 }
 
-static void ring_push(ladder *l, char *text, unsigned long ord)
+static void ring_push(ladder *l, const struct row *r)
 {
     size_t cap = l->cfg.tail;
     if (!cap) {
-        free(text);
+        free(r->text);
         return;
     }
     size_t idx;
@@ -181,7 +211,7 @@ static void ring_push(ladder *l, char *text, unsigned long ord)
         l->ring_head = (l->ring_head + 1) % cap;
         free(l->ring[idx].text);
     }
-    l->ring[idx] = (struct row){text, ord, 0};
+    l->ring[idx] = *r;
 }
 
 /* Switch to phase 2: print up to the head-th segment row, move the rest of
@@ -198,15 +228,14 @@ static void enter_phase2(ladder *l)
     for (; i < n; i++) {
         if (!rows[i].sticky && rows[i].ord > l->cfg.head)
             break;
-        put_line(l, rows[i].text);
-        free(rows[i].text);
+        put_row(l, &rows[i]);
     }
     for (; i < n; i++) {
         if (rows[i].sticky) {
-            if (push_buf(l, rows[i].text, rows[i].ord, 1) != 0)
+            if (push_buf(l, &rows[i]) != 0)
                 free(rows[i].text);
         } else {
-            ring_push(l, rows[i].text, rows[i].ord);
+            ring_push(l, &rows[i]);
         }
     }
     free(rows);
@@ -225,58 +254,65 @@ static void flush_upto(ladder *l, unsigned long upto)
             continue;
         }
         put_gap(l);
-        struct row *r = &l->ring[(l->ring_head + (o - first_kept)) %
-                                 l->cfg.tail];
-        put_line(l, r->text);
+        put_row(l, &l->ring[(l->ring_head + (o - first_kept)) % l->cfg.tail]);
     }
 }
 
-static void emit(ladder *l, char *text, int sticky)
+/* Hand a row over: printed now, kept, or dropped, by mode. Takes the
+ * row's text. */
+static void emit(ladder *l, struct row *r)
 {
-    if (!sticky)
+    if (!r->sticky)
         l->nseg++;
     switch (l->cfg.mode) {
     case LADDER_FULL:
-        put_line(l, text);
-        free(text);
+        put_row(l, r);
         return;
     case LADDER_AUTO:
         break;
     default:
-        free(text);
+        free(r->text);
         return;
     }
-    unsigned long ord = l->nseg; /* segment: its ordinal; sticky: rows before */
+    r->ord = l->nseg; /* segment: its ordinal; sticky: rows before it */
     if (!l->phase2) {
-        if (push_buf(l, text, ord, sticky) != 0)
-            free(text);
+        if (push_buf(l, r) != 0)
+            free(r->text);
         if (l->nseg > (unsigned long)l->cfg.head + l->cfg.tail)
             enter_phase2(l);
         return;
     }
-    if (sticky) {
-        if (push_buf(l, text, ord, 1) != 0)
-            free(text);
+    if (r->sticky) {
+        if (push_buf(l, r) != 0)
+            free(r->text);
     } else {
-        ring_push(l, text, ord);
+        ring_push(l, r);
     }
+}
+
+static void emit_text(ladder *l, char *text, int sticky)
+{
+    if (!text)
+        return;
+    struct row r;
+    memset(&r, 0, sizeof r);
+    r.text = text;
+    r.sticky = sticky;
+    emit(l, &r);
 }
 
 void ladder_finish(ladder *l)
 {
     if (l->cfg.mode == LADDER_AUTO) {
         if (!l->phase2) {
-            for (size_t i = 0; i < l->nbuf; i++) {
-                put_line(l, l->buf[i].text);
-                free(l->buf[i].text);
-            }
+            for (size_t i = 0; i < l->nbuf; i++)
+                put_row(l, &l->buf[i]);
             l->nbuf = 0;
         } else {
             for (size_t i = 0; i < l->nbuf; i++) {
                 flush_upto(l, l->buf[i].ord);
                 put_gap(l);
-                put_line(l, l->buf[i].text);
-                free(l->buf[i].text);
+                put_row(l, &l->buf[i]);
             }
             l->nbuf = 0;
             flush_upto(l, l->nseg);
@@ -290,25 +326,34 @@ void ladder_finish(ladder *l)
 
 /* ---- rows --------------------------------------------------------------- */
 
-/* Format a whole row; `mid` is already laid out to the middle width. */
+/* Format a whole row into out; `mid` is already laid out to the middle
+ * width. */
+static void format_row(char *out, size_t len, unsigned long num,
+                       synack_time_t t, int st_a, int st_b, const char *mid,
+                       const char *note)
+{
+    char tb[32], nb[24];
+    snprintf(nb, sizeof nb, "%lu.", num);
+    int n = snprintf(out, len, "%6s %11s  %-*s %s %-*s", nb,
+                     ladder_fmt_time(t, tb, sizeof tb), STATE_W,
+                     state_text(st_a), mid, STATE_W, state_text(st_b));
+    if (n > 0 && (size_t)n < len && note && *note)
+        snprintf(out + n, len - (size_t)n, "  %s", note);
+    /* no trailing blanks */
+    size_t k = strlen(out);
+    while (k && out[k - 1] == ' ')
+        out[--k] = '\0';
+}
+
+/* A new numbered row with the current states, as an allocated string. */
 static char *make_row(ladder *l, synack_time_t t, const char *mid,
                       const char *note)
 {
-    char tb[32], num[24];
     char *row = malloc(ROW_MAX);
     if (!row)
         return NULL;
-    snprintf(num, sizeof num, "%lu.", ++l->nrows);
-    int n = snprintf(row, ROW_MAX, "%6s %11s  %-*s %s %-*s", num,
-                     ladder_fmt_time(t, tb, sizeof tb), STATE_W,
-                     state_text(l->state[0]), mid, STATE_W,
-                     state_text(l->state[1]));
-    if (n > 0 && n < ROW_MAX && note && *note)
-        snprintf(row + n, ROW_MAX - (size_t)n, "  %s", note);
-    /* no trailing blanks */
-    size_t len = strlen(row);
-    while (len && row[len - 1] == ' ')
-        row[--len] = '\0';
+    format_row(row, ROW_MAX, ++l->nrows, t, l->state[0], l->state[1], mid,
+               note);
     return row;
 }
 
@@ -341,9 +386,7 @@ void ladder_state(ladder *l, synack_time_t t, int side, int state,
     snprintf(text, sizeof text, "(%s)%s%s", cause && *cause ? cause : "?",
              detail ? " " : "", detail ? detail : "");
     side_text(l, side, text, mid, sizeof mid);
-    char *row = make_row(l, t, mid, NULL);
-    if (row)
-        emit(l, row, 1);
+    emit_text(l, make_row(l, t, mid, NULL), 1);
 }
 
 void ladder_note(ladder *l, synack_time_t t, int side, const char *text)
@@ -354,9 +397,7 @@ void ladder_note(ladder *l, synack_time_t t, int side, const char *text)
     }
     char mid[ROW_MAX];
     side_text(l, side, text, mid, sizeof mid);
-    char *row = make_row(l, t, mid, NULL);
-    if (row)
-        emit(l, row, 1);
+    emit_text(l, make_row(l, t, mid, NULL), 1);
 }
 
 static uint32_t seq_len(const synack_seg *s)
@@ -364,11 +405,9 @@ static uint32_t seq_len(const synack_seg *s)
     return s->len + !!(s->flags & SYNACK_TH_SYN) + !!(s->flags & SYNACK_TH_FIN);
 }
 
-/* "<SEQ=1><ACK=1><CTL=ACK><LEN=100><WND=65535>" for a segment from `from`. */
-static void seg_text(const ladder *l, int from, const synack_seg *s, char *buf,
-                     size_t len)
+/* "<SEQ=1><ACK=1><CTL=ACK><LEN=100><WND=65535>" */
+static void seg_text(const synack_seg *s, uint64_t wnd, char *buf, size_t len)
 {
-    const struct dir *me = &l->dir[from & 1], *peer = &l->dir[!(from & 1)];
     char flags[32];
     size_t n = 0;
 #define ADD(...)                                                               \
@@ -379,28 +418,35 @@ static void seg_text(const ladder *l, int from, const synack_seg *s, char *buf,
                 n += (size_t)k_;                                               \
         }                                                                      \
     } while (0)
-    uint32_t seq = s->seq, ack = s->ack;
-    if (!l->cfg.absolute && me->isn_known)
-        seq -= me->isn;
-    if (!l->cfg.absolute && peer->isn_known)
-        ack -= peer->isn;
-    ADD("<SEQ=%lu>", (unsigned long)seq);
+    ADD("<SEQ=%lu>", (unsigned long)s->seq);
     if (s->flags & SYNACK_TH_ACK)
-        ADD("<ACK=%lu>", (unsigned long)ack);
+        ADD("<ACK=%lu>", (unsigned long)s->ack);
     ADD("<CTL=%s>", synack_flags_str(s->flags, flags, sizeof flags));
     if (s->len)
         ADD("<LEN=%lu>", (unsigned long)s->len);
-    if (!(s->flags & SYNACK_TH_RST)) {
-        uint64_t wnd = s->wnd;
-        if (!(s->flags & SYNACK_TH_SYN) && me->ws_known && peer->ws_known)
-            wnd <<= me->ws;
+    if (!(s->flags & SYNACK_TH_RST))
         ADD("<WND=%llu>", (unsigned long long)wnd);
-    }
     if (s->has_mss)
         ADD("<MSS=%u>", (unsigned)s->mss);
     if (s->has_ws)
         ADD("<WS=%u>", (unsigned)s->ws);
 #undef ADD
+}
+
+/* The segment as drawn: numbers relative to the ISNs known now, window
+ * scaled. */
+static void seg_view(const ladder *l, int from, const synack_seg *s,
+                     synack_seg *v, uint64_t *wnd)
+{
+    const struct dir *me = &l->dir[from & 1], *peer = &l->dir[!(from & 1)];
+    *v = *s;
+    if (!l->cfg.absolute && me->isn_known)
+        v->seq -= me->isn;
+    if (!l->cfg.absolute && peer->isn_known)
+        v->ack -= peer->isn;
+    *wnd = s->wnd;
+    if (!(s->flags & SYNACK_TH_SYN) && me->ws_known && peer->ws_known)
+        *wnd <<= me->ws;
 }
 
 static void note_fate(unsigned fate, char *buf, size_t len)
@@ -457,22 +503,36 @@ unsigned ladder_segment(ladder *l, synack_time_t t, int from,
         l->nseg++;
         return found;
     }
+    struct row r;
+    memset(&r, 0, sizeof r);
+    struct segrec *rec = &r.rec;
+    rec->t = t;
+    rec->num = ++l->nrows;
+    rec->st[0] = l->state[0];
+    rec->st[1] = l->state[1];
+    rec->from = from & 1;
+    rec->fate = fate | found;
+    seg_view(l, from, s, &rec->seg, &rec->wnd);
+    emit(l, &r);
+    return found;
+}
+
+static void render_rec(const ladder *l, const struct segrec *r, char *out,
+                       size_t len)
+{
     char text[256], mid[ROW_MAX], note[160];
-    seg_text(l, from, s, text, sizeof text);
+    seg_text(&r->seg, r->wnd, text, sizeof text);
     int w = l->midw - 8;
     const char *tail;
-    if (from == LADDER_A) {
-        tail = fate & (LADDER_LOST | LADDER_QDROP) ? "--X" : "-->";
+    if (r->from == LADDER_A) {
+        tail = r->fate & (LADDER_LOST | LADDER_QDROP) ? "--X" : "-->";
         snprintf(mid, sizeof mid, "--> %-*s %s", w, text, tail);
     } else {
-        tail = fate & (LADDER_LOST | LADDER_QDROP) ? "X--" : "<--";
+        tail = r->fate & (LADDER_LOST | LADDER_QDROP) ? "X--" : "<--";
         snprintf(mid, sizeof mid, "%s %-*s <--", tail, w, text);
     }
-    note_fate(fate | found, note, sizeof note);
-    char *row = make_row(l, t, mid, note);
-    if (row)
-        emit(l, row, 0);
-    return found;
+    note_fate(r->fate, note, sizeof note);
+    format_row(out, len, r->num, r->t, r->st[0], r->st[1], mid, note);
 }
 
 void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
@@ -486,7 +546,10 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
     char text[2 * 160 + 8], mid[ROW_MAX], note[200];
     if (s) {
         char st[160];
-        seg_text(l, !(side & 1), s, st, sizeof st);
+        synack_seg v;
+        uint64_t wnd;
+        seg_view(l, !(side & 1), s, &v, &wnd);
+        seg_text(&v, wnd, st, sizeof st);
         snprintf(text, sizeof text, "%s %s", side == LADDER_A ? "X" : st,
                  side == LADDER_A ? st : "X");
     } else {
@@ -496,9 +559,7 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
     side_text(l, side, text, mid, sizeof mid);
     snprintf(note, sizeof note, "%s drops it: %s",
              side == LADDER_A ? "A" : "B", reason);
-    char *row = make_row(l, t, mid, note);
-    if (row)
-        emit(l, row, 0);
+    emit_text(l, make_row(l, t, mid, note), 0);
 }
 
 /* ---- frame decoding ------------------------------------------------------ */

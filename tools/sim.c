@@ -88,7 +88,7 @@ struct side {
     int err; /* first error the application saw (positive SYNACK_E*) */
     synack_time_t t_connected, t_eof, t_last_rx;
     synack_time_t t_tx_start; /* first byte the application wrote */
-    uint64_t tx_seed; /* pattern of what this side sends */
+    struct pattern *tx_pat; /* what this side sends */
     uint8_t *gen;
     uint64_t gen_off;
     size_t gen_len;
@@ -129,6 +129,7 @@ struct sim {
     uint64_t bytes;
     int ladder_mode, absolute, quiet;
     synack_time_t time_limit;
+    uint64_t flip_rx; /* testing aid: offset+1 of a byte B sees flipped */
     int dry;                 /* dry run: find the target frame, print nothing */
     uint64_t target_index;   /* found by the dry run */
     uint32_t loss_pattern[1];
@@ -192,22 +193,49 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* Byte `off` of the stream is byte (off % 8) of mix64(seed ^ word * phi). */
-static void gen_pattern(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
+/* The data pattern: a random 64 KiB block per direction, XORed word by
+ * word with a key drawn afresh for every 64 KiB of the stream. Any byte
+ * out of place within a block, and any block out of place (2^-64 chance of
+ * a key collision), shows; generating it is a copy and an XOR. */
+#define PAT_BLOCK 65536u
+
+struct pattern {
+    uint64_t seed;
+    uint8_t block[PAT_BLOCK];
+};
+
+static void pattern_init(struct pattern *p, uint64_t seed)
+{
+    p->seed = seed;
+    for (size_t i = 0; i < PAT_BLOCK; i += 8) {
+        uint64_t v = mix64(seed ^ (i * 0x9e3779b97f4a7c15ULL));
+        memcpy(p->block + i, &v, 8);
+    }
+}
+
+static void gen_pattern(const struct pattern *p, uint64_t off, uint8_t *buf,
+                        size_t n)
 {
     while (n) {
-        uint64_t v = mix64(seed ^ ((off >> 3) * 0x9e3779b97f4a7c15ULL));
-        unsigned b = (unsigned)(off & 7);
-        if (b == 0 && n >= 8) {
-            for (unsigned i = 0; i < 8; i++)
-                buf[i] = (uint8_t)(v >> (8 * i));
-            buf += 8;
-            off += 8;
-            n -= 8;
-            continue;
+        uint64_t key = mix64(p->seed ^ ~(off / PAT_BLOCK));
+        uint8_t kb[8];
+        memcpy(kb, &key, 8);
+        size_t pos = (size_t)(off % PAT_BLOCK);
+        size_t k = PAT_BLOCK - pos < n ? PAT_BLOCK - pos : n;
+        size_t i = 0;
+        for (; i < k && ((pos + i) & 7); i++)
+            buf[i] = p->block[pos + i] ^ kb[(pos + i) & 7];
+        for (; i + 8 <= k; i += 8) {
+            uint64_t w;
+            memcpy(&w, p->block + pos + i, 8);
+            w ^= key;
+            memcpy(buf + i, &w, 8);
         }
-        for (; b < 8 && n; b++, n--, off++)
-            *buf++ = (uint8_t)(v >> (8 * b));
+        for (; i < k; i++)
+            buf[i] = p->block[pos + i] ^ kb[(pos + i) & 7];
+        buf += k;
+        off += k;
+        n -= k;
     }
 }
 
@@ -497,7 +525,7 @@ static void app_send(struct side *sd, synack_time_t now)
             uint64_t left = sd->tx_total - sd->tx_done;
             sd->gen_off = sd->tx_done;
             sd->gen_len = left < CHUNK ? (size_t)left : CHUNK;
-            gen_pattern(sd->tx_seed, sd->gen_off, sd->gen, sd->gen_len);
+            gen_pattern(sd->tx_pat, sd->gen_off, sd->gen, sd->gen_len);
         }
         size_t at = (size_t)(sd->tx_done - sd->gen_off);
         ssize_t n = synack_send(sd->st, sd->sock, sd->gen + at,
@@ -515,13 +543,18 @@ static void app_send(struct side *sd, synack_time_t now)
 }
 
 /* Read and check everything available. */
-static void app_recv(struct side *sd, uint64_t peer_seed, synack_time_t now)
+static void app_recv(struct side *sd, const struct pattern *peer,
+                     synack_time_t now)
 {
     while (sd->sock >= 0 && !sd->rx_eof) {
         ssize_t n = synack_recv(sd->st, sd->sock, sd->rbuf, CHUNK, now);
         if (n > 0) {
             size_t k = (size_t)n;
-            gen_pattern(peer_seed, sd->rx_done, sd->vbuf, k);
+            uint64_t flip = sd->sim->flip_rx;
+            if (sd->idx == LADDER_B && flip > sd->rx_done &&
+                flip <= sd->rx_done + k)
+                sd->rbuf[flip - 1 - sd->rx_done] ^= 0x20;
+            gen_pattern(peer, sd->rx_done, sd->vbuf, k);
             if (!sd->rx_bad && memcmp(sd->rbuf, sd->vbuf, k) != 0) {
                 size_t i = 0;
                 while (sd->rbuf[i] == sd->vbuf[i])
@@ -673,7 +706,7 @@ static void poll_transfer(struct sim *sim, synack_time_t now)
     }
     app_accept(b, now);
     if (b->sock >= 0) {
-        app_recv(b, a->tx_seed, now);
+        app_recv(b, a->tx_pat, now);
         if (b->rx_eof || b->err)
             app_close(b, now);
     }
@@ -695,7 +728,7 @@ static void poll_half_close(struct sim *sim, synack_time_t now)
                 fail(sim, "A: shutdown: %s", synack_strerror(rc));
             a->shut = 1;
         }
-        app_recv(a, b->tx_seed, now);
+        app_recv(a, b->tx_pat, now);
         if (a->rx_eof || a->err)
             app_close(a, now);
     } else if (!a->connected && !a->connecting && !a->closed) {
@@ -703,7 +736,7 @@ static void poll_half_close(struct sim *sim, synack_time_t now)
     }
     app_accept(b, now);
     if (b->sock >= 0 && !b->closed) {
-        app_recv(b, a->tx_seed, now);
+        app_recv(b, a->tx_pat, now);
         if (b->err) {
             app_close(b, now);
         } else if (b->rx_eof && sim->phase == 0) {
@@ -746,7 +779,7 @@ static void poll_simopen(struct sim *sim, synack_time_t now)
         app_close(a, now);
     }
     if (b->connected && !b->closed) {
-        app_recv(b, a->tx_seed, now);
+        app_recv(b, a->tx_pat, now);
         if (b->rx_eof || b->err)
             app_close(b, now);
     } else if (!b->connected && !b->connecting && !b->closed) {
@@ -765,7 +798,7 @@ static void poll_simclose(struct sim *sim, synack_time_t now)
         app_close(a, now);
     app_accept(b, now);
     if (b->sock >= 0 && !b->closed)
-        app_recv(b, a->tx_seed, now);
+        app_recv(b, a->tx_pat, now);
     if (!a->closed && !b->closed && a->connected && b->sock >= 0 &&
         a->tx_done == a->tx_total && b->rx_done == a->tx_total) {
         app_close(a, now);
@@ -804,7 +837,7 @@ static void poll_rst(struct sim *sim, synack_time_t now)
     }
     app_accept(b, now);
     if (b->sock >= 0) {
-        app_recv(b, a->tx_seed, now);
+        app_recv(b, a->tx_pat, now);
         if (b->rx_eof || b->err)
             app_close(b, now);
     }
@@ -848,7 +881,7 @@ static void poll_keepalive(struct sim *sim, synack_time_t now)
     app_connect_status(a, now);
     if (a->connected && !a->closed) {
         app_send(a, now);
-        app_recv(a, b->tx_seed, now);
+        app_recv(a, b->tx_pat, now);
         if (a->err || a->rx_eof || (synack_poll(a->st, a->sock) &
                                     SYNACK_POLLERR)) {
             int e = 0;
@@ -865,7 +898,7 @@ static void poll_keepalive(struct sim *sim, synack_time_t now)
     }
     app_accept(b, now);
     if (b->sock >= 0 && !b->closed) {
-        app_recv(b, a->tx_seed, now);
+        app_recv(b, a->tx_pat, now);
         if (b->err || b->rx_eof)
             app_close(b, now);
     }
@@ -1144,7 +1177,10 @@ static int setup_side(struct sim *sim, struct side *sd, int idx,
     uint8_t mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(idx + 1)};
     memcpy(sd->mac, mac, 6);
     sd->lsock = sd->sock = -1;
-    sd->tx_seed = mix64(seed ^ (0xda7a0000ULL + (uint64_t)idx));
+    sd->tx_pat = malloc(sizeof *sd->tx_pat);
+    if (!sd->tx_pat)
+        return -SYNACK_ENOMEM;
+    pattern_init(sd->tx_pat, mix64(seed ^ (0xda7a0000ULL + (uint64_t)idx)));
     sd->gen = malloc(CHUNK);
     sd->rbuf = malloc(CHUNK);
     sd->vbuf = malloc(CHUNK);
@@ -1184,6 +1220,7 @@ static void teardown(struct sim *sim)
         struct side *sd = &sim->s[i];
         synack_stack_del(sd->st);
         free(sd->conns);
+        free(sd->tx_pat);
         free(sd->gen);
         free(sd->rbuf);
         free(sd->vbuf);
@@ -1671,6 +1708,9 @@ static void usage(FILE *out)
             "  --list-tunables   list the tunables, their values and meaning; "
             "then exit\n"
             "  -h, --help        this text\n"
+            "  --test-flip-rx N  testing aid: B's application sees byte N "
+            "flipped, so the\n"
+            "                    check must fail\n"
             "\n"
             "Link and stack options (default delay 5 ms, seed 1):\n");
     opts_print_help(out);
@@ -1688,6 +1728,7 @@ int sim_main(int argc, char **argv)
     uint64_t bytes = 0;
     int have_bytes = 0, mode = LADDER_AUTO, absolute = 0, quiet = 0;
     synack_time_t limit = 100000 * SYNACK_SEC;
+    uint64_t flip = 0;
     int code = TOOL_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -1715,6 +1756,13 @@ int sim_main(int argc, char **argv)
             if (!v || opts_parse_size(PROG, "--bytes", v, &bytes) != 0)
                 goto out;
             have_bytes = 1;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--test-flip-rx", &m)) ||
+            m) {
+            if (!v || opts_parse_u64(PROG, "--test-flip-rx", v, &flip) != 0)
+                goto out;
+            flip++;
             continue;
         }
         if ((v = opts_value(PROG, argc, argv, &i, "--time-limit", &m)) || m) {
@@ -1778,6 +1826,7 @@ int sim_main(int argc, char **argv)
     sim.absolute = absolute;
     sim.quiet = quiet;
     sim.time_limit = limit;
+    sim.flip_rx = flip;
 
     if (sc->target != TGT_NONE) {
         /* A dry run finds the index of the frame to drop; the run is
@@ -1798,6 +1847,7 @@ int sim_main(int argc, char **argv)
         sim.absolute = absolute;
         sim.quiet = quiet;
         sim.time_limit = limit;
+        sim.flip_rx = flip;
         if (idx && idx <= UINT32_MAX) {
             sim.loss_pattern[0] = (uint32_t)idx;
             sim.loss_pattern_len = 1;
@@ -1816,6 +1866,7 @@ int sim_main(int argc, char **argv)
         ladder_finish(sim.lad);
     code = conclude(&sim);
     print_summary(&sim, code);
+    fflush(stdout);
     if (code != TOOL_OK)
         fprintf(stderr, "%s: FAILED: %s\n", PROG, sim.fails[0]);
     teardown(&sim);

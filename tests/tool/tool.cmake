@@ -180,6 +180,14 @@ synack_tool_test(sim_tunable 0 sim simultaneous-close -o tcp_timewait_len=5 --
 synack_tool_test(sim_percent_forms 0 sim --bytes 50K --loss 2% --dup 0.5
   --quiet -- "byte-exact: yes" "result +OK$")
 
+# ---- failures are reported: exit 1 with the reason --------------------------
+synack_tool_test(sim_detects_bad_byte 1 sim --bytes 300K --test-flip-rx 200000
+  --quiet -- "byte-exact: NO" "data differs at byte 200000"
+  "synack sim: FAILED: A -> B: data differs at byte 200000" "result +FAILED")
+synack_tool_test(sim_time_limit 1 sim handshake --time-limit 10 --quiet --
+  "synack sim: FAILED: time limit reached at 10\\.000000 s.*A TIME-WAIT"
+  "result +FAILED")
+
 # ---- bad usage: exit 2 with a message naming the problem ----------------------
 synack_tool_test(sim_bad_scenario 2 sim nosuch --
   "synack sim: unknown scenario 'nosuch'; the scenarios are: transfer handshake")
