@@ -813,6 +813,7 @@ static void poll_simclose(struct sim *sim, synack_time_t now)
 }
 
 /* A aborts (RST) once half of its bytes are queued. */
+#define RST_PROBE_AFTER (5 * SYNACK_SEC)
 static void poll_rst(struct sim *sim, synack_time_t now)
 {
     struct side *a = A(sim), *b = B(sim);
@@ -831,6 +832,7 @@ static void poll_rst(struct sim *sim, synack_time_t now)
                 fail(sim, "A: abort: %s", synack_strerror(rc));
             a->sock = -1;
             a->closed = 1;
+            sim->t_action = now + RST_PROBE_AFTER;
         }
     } else if (!a->connected && !a->connecting && !a->closed) {
         app_close(a, now);
@@ -840,6 +842,19 @@ static void poll_rst(struct sim *sim, synack_time_t now)
         app_recv(b, a->tx_pat, now);
         if (b->rx_eof || b->err)
             app_close(b, now);
+    }
+    /* The RST is never retransmitted: if the link lost it, B would wait
+     * forever on a half-open connection. Its application then writes, and
+     * A's stack answers the data with another RST (RFC 9293 3.5.2). */
+    if (a->closed && now >= sim->t_action && sim->phase == 0) {
+        sim->phase = 1;
+        sim->t_action = SYNACK_TIME_NEVER;
+        if (b->sock >= 0 && !b->closed) {
+            ladder_note(sim->lad, now, LADDER_B,
+                        "no RST seen: B's application writes");
+            b->tx_total = 1;
+            app_send(b, now);
+        }
     }
 }
 
@@ -1347,6 +1362,8 @@ static int setup(struct sim *sim, int *code)
     }
     if (sim->sc->poll == poll_keepalive)
         A(sim)->rx_expect = 0;
+    if (sim->sc->poll == poll_refused) /* nothing is ever sent */
+        A(sim)->tx_total = B(sim)->rx_expect = 0;
     return 0;
 }
 
