@@ -1381,11 +1381,14 @@ static void describe_conns(struct sim *sim, char *buf, size_t len)
         size_t k = synack_conn_list(sim->s[i].st, ci, 8);
         for (size_t j = 0; j < k && j < 8 && n < len; j++) {
             char l[32], r[32];
+            if (ci[j].state == SYNACK_LISTEN)
+                snprintf(r, sizeof r, "*");
+            else
+                synack_addr_str(&ci[j].remote, r, sizeof r);
             int w = snprintf(
                 buf + n, len - n, "%s%c %s %s-%s (timer %s)", n ? "; " : "",
                 sim->s[i].name, synack_state_name(ci[j].state),
-                synack_addr_str(&ci[j].local, l, sizeof l),
-                synack_addr_str(&ci[j].remote, r, sizeof r),
+                synack_addr_str(&ci[j].local, l, sizeof l), r,
                 synack_timer_name(ci[j].timer));
             if (w > 0)
                 n += (size_t)w;
@@ -1532,10 +1535,30 @@ static const char *secs(synack_time_t t, char *buf, size_t len)
 }
 
 /* Evaluate the outcome; returns the exit code. */
+/* The error a scenario makes an application see on purpose (or 0). */
+static int expected_err(const struct sim *sim, int idx)
+{
+    if (sim->sc->poll == poll_rst)
+        return idx == LADDER_B ? SYNACK_ECONNRESET : 0;
+    if (sim->sc->poll == poll_keepalive)
+        return idx == LADDER_A ? SYNACK_ETIMEDOUT : SYNACK_ECONNRESET;
+    if (sim->sc->poll == poll_refused)
+        return idx == LADDER_A ? SYNACK_ECONNREFUSED : 0;
+    return 0;
+}
+
 static int conclude(struct sim *sim)
 {
     char buf[400], tb[32];
     const struct tool_opts *o = sim->o;
+
+    /* the root cause first: an error the scenario did not ask for */
+    for (int i = 0; i < 2; i++) {
+        const struct side *sd = &sim->s[i];
+        if (sd->err && sd->err != expected_err(sim, i))
+            fail(sim, "%c: the application got %s (%s)", sd->name,
+                 synack_errname(sd->err), synack_strerror(sd->err));
+    }
 
     if (sim->stalled == 1) {
         describe_conns(sim, buf, sizeof buf);

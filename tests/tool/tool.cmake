@@ -188,6 +188,15 @@ synack_tool_test(sim_time_limit 1 sim handshake --time-limit 10 --quiet --
   "synack sim: FAILED: time limit reached at 10\\.000000 s.*A TIME-WAIT"
   "result +FAILED")
 
+# the link eats everything: 1 + 2 SYNs (-o tcp_syn_retries=2), ETIMEDOUT
+synack_tool_test(sim_connect_timeout 1 sim handshake --loss 100
+  -o tcp_syn_retries=2 --
+  "  SYN-SENT +--> <SEQ=0><CTL=SYN>.* --X LISTEN +lost$"
+  "2*  SYN-SENT +--> <SEQ=0><CTL=SYN>.* --X LISTEN +lost, retransmission$"
+  "A sent 3 \\(2 retransmitted\\)" "  CLOSED +\\(timeout retransmission\\)"
+  "synack sim: FAILED: A: the application got ETIMEDOUT"
+  "stalled at .*B LISTEN 10\\.0\\.0\\.2:80-\\*")
+
 # ---- bad usage: exit 2 with a message naming the problem ----------------------
 synack_tool_test(sim_bad_scenario 2 sim nosuch --
   "synack sim: unknown scenario 'nosuch'; the scenarios are: transfer handshake")
