@@ -344,8 +344,8 @@ static int probe_range(const char *name, uint64_t *lo, uint64_t *hi)
     char cur[64], buf[32];
     int rc = -1;
     if (synack_sysctl_get(st, name, cur, sizeof cur) <= 0 ||
-        strchr(cur, ' ') || cur[0] < '0' || cur[0] > '9')
-        goto out;
+        strspn(cur, "0123456789") != strlen(cur))
+        goto out; /* not one number (e.g. tcp_rmem's three) */
     uint64_t def = strtoull(cur, NULL, 10);
     uint64_t a = 0, b = def; /* smallest accepted in [a, b] */
     while (a < b) {

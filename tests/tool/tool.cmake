@@ -214,6 +214,10 @@ synack_tool_test(sim_bad_tunable_value 2 sim -o tcp_syn_retries=abc --
   "synack sim: -o tcp_syn_retries=abc: invalid value 'abc' \\(tcp_syn_retries: ")
 synack_tool_test(sim_bad_tunable_range 2 sim -o tcp_syn_retries=0 --
   "synack sim: -o tcp_syn_retries=0: value out of range \\(tcp_syn_retries: .*accepted: 1 to 127\\)")
+synack_tool_test(sim_bad_tunable_vector 2 sim "-o" "tcp_rmem=1 2 3" --
+  "synack sim: -o tcp_rmem=1 2 3: value out of range \\(tcp_rmem: " "!accepted")
+synack_tool_test(sim_tunable_vector 0 sim handshake -q "-otcp_rmem=4096 65536 65536"
+  -- "result +OK$")
 synack_tool_test(sim_bad_tunable_form 2 sim -o tcp_syn_retries --
   "synack sim: -o: 'tcp_syn_retries' is not NAME=VALUE")
 synack_tool_test(sim_bad_bytes 2 sim --bytes 10X --
