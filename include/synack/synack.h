@@ -114,6 +114,7 @@ int synack_state_edge_legal(int from, int to);
     X(ICMP_SHORT, "ICMP message truncated")                                    \
     X(ICMP_BAD_CSUM, "ICMP checksum wrong")                                    \
     X(ICMP_UNHANDLED, "ICMP type not handled")                                 \
+    X(ICMP_TOO_BIG, "echo request too large to answer unfragmented")          \
     X(TCP_SHORT, "TCP segment truncated")                                      \
     X(TCP_BAD_OFF, "TCP data offset invalid")                                  \
     X(TCP_BAD_CSUM, "TCP checksum wrong")                                      \

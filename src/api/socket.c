@@ -197,11 +197,11 @@ int synack_setsockopt(synack_stack *st, int s, int opt, const void *val,
         return 0;
     case SYNACK_SO_KEEPALIVE:
         tp->keepalive = v != 0;
+        /* as Linux: the idle time runs from this call */
         if (tp->keepalive && tp->t_keep == SYNACK_TIME_NEVER &&
-            (tp->state == SYNACK_ESTABLISHED ||
-             tp->state == SYNACK_CLOSE_WAIT))
-            tp->t_keep = tp->last_rcv +
-                         (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
+            tp->state != SYNACK_CLOSED && tp->state != SYNACK_LISTEN)
+            tp->t_keep =
+                st->now + (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
         if (!tp->keepalive)
             tp->t_keep = SYNACK_TIME_NEVER;
         return 0;

@@ -140,6 +140,8 @@ struct tcb {
     bool fin_rcvd;    /* peer's FIN consumed: EOF after rx drains */
     bool shut_rd;
     bool ack_now;     /* send an ACK at the next output */
+    bool rcv_opened;  /* the application read: a window update may be due */
+    bool force_send;  /* persist expiry: send what the window allows */
     bool conn_reported; /* POLLOUT after connect already seen */
     bool reset_done;  /* connection ended by reset/timeout (EPIPE after) */
     uint32_t unacked_rcv; /* bytes received since our last ACK */

@@ -451,8 +451,10 @@ static void icmp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
         stack_drop(st, SYNACK_DROP_ICMP_UNHANDLED, NULL, NULL, now);
         return;
     }
-    if (L4_OFF + len > MAX_FRAME || WIRE_IPV4_HLEN + len > st->cfg.mtu)
+    if (L4_OFF + len > MAX_FRAME || WIRE_IPV4_HLEN + len > st->cfg.mtu) {
+        stack_drop(st, SYNACK_DROP_ICMP_TOO_BIG, NULL, NULL, now);
         return;
+    }
     uint8_t *out = st->txbuf + L4_OFF;
     memmove(out + 8, p + 8, len - 8);
     wire_icmp_echo rep = {.type = 0, .code = 0, .id = h.id, .seq = h.seq};

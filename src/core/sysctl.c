@@ -61,7 +61,7 @@ static const tunable_desc table[] = {
     {"tcp_rto_initial_ms", T(rto_initial_ms), 1, 10, 3600000,
      "initial retransmission timeout in milliseconds (default 1000, RFC "
      "6298)"},
-    {"tcp_delack_ms", T(delack_ms), 1, 1, 500,
+    {"tcp_delack_ms", T(delack_ms), 1, 1, 499,
      "delayed-ACK timeout in milliseconds (default 40; RFC 1122 caps it "
      "below 500)"},
 };

@@ -706,8 +706,9 @@ static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
         on_dupack(st, tp, now);
     }
     /* window update (RFC 9293 3.10.7.4, fifth step) */
-    if (SEQ_LT(tp->snd_wl1, s->th.seq) ||
-        (tp->snd_wl1 == s->th.seq && SEQ_LEQ(tp->snd_wl2, ack))) {
+    if (SEQ_LEQ(tp->snd_una, ack) &&
+        (SEQ_LT(tp->snd_wl1, s->th.seq) ||
+         (tp->snd_wl1 == s->th.seq && SEQ_LEQ(tp->snd_wl2, ack)))) {
         tp->snd_wnd = wnd;
         tp->snd_wl1 = s->th.seq;
         tp->snd_wl2 = ack;

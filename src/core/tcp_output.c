@@ -144,6 +144,7 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
     if (flags & SYNACK_TH_ACK) {
         tp->last_ack_sent = tp->rcv_nxt;
         tp->ack_now = false;
+        tp->rcv_opened = false;
         tp->unacked_rcv = 0;
         tp->t_delack = SYNACK_TIME_NEVER;
     }
@@ -151,12 +152,17 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
     st->stats.tcp_out++;
     if (flags & SYNACK_TH_RST)
         st->stats.tcp_rst_out++;
+    /* bytes beyond SND.MAX are new even inside a retransmitted segment */
+    uint32_t end = seq + len, fresh = 0;
+    if (len && SEQ_GT(end, tp->snd_max))
+        fresh = end - (SEQ_GT(seq, tp->snd_max) ? seq : tp->snd_max);
+    if (fresh > len)
+        fresh = len;
+    tp->bytes_sent += fresh;
+    tp->bytes_retrans += len - fresh;
     if (retrans) {
         st->stats.tcp_retrans++;
         tp->total_retrans++;
-        tp->bytes_retrans += len;
-    } else {
-        tp->bytes_sent += len;
     }
     if (st->trace) {
         synack_seg d;
@@ -340,8 +346,14 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         bool retrans = SEQ_LT(tp->snd_nxt, tp->snd_max);
         bool fin = tp->fin_queued && !fin_done && off + len == tp->tx_len &&
                    off <= tp->tx_len;
+        /* the FIN takes a sequence number: it must fit the peer's window
+         * (a zero window is probed, not filled with a FIN) */
+        if (fin && (uint64_t)inflight + len + 1 > tp->snd_wnd)
+            fin = false;
         bool send = false;
-        if (len > 0) {
+        if (len > 0 && tp->force_send) {
+            send = true; /* persist expiry overrides SWS avoidance */
+        } else if (len > 0) {
             bool all = off + len == tp->tx_len;
             if (len == mss)
                 send = true;
@@ -381,12 +393,15 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (fin)
             break;
     }
-    if (!sent_any && (tp->ack_now || window_update_due(tp)))
+    if (!sent_any &&
+        (tp->ack_now || (tp->rcv_opened && window_update_due(tp))))
         tcp_send_ack(st, tp, now);
 
-    /* Zero window with data waiting and nothing in flight: probe. */
-    if (can_send_data(tp) && tp->snd_wnd == 0 &&
-        tp->snd_max == tp->snd_una && tp->t_rexmt == SYNACK_TIME_NEVER &&
+    /* Data (or the FIN) waiting, nothing in flight, and the window did not
+     * let us send: the persist timer probes a zero window and overrides
+     * SWS avoidance for a small one (RFC 9293 3.8.6.1, 3.8.6.2.1). */
+    if (can_send_data(tp) && tp->snd_max == tp->snd_una &&
+        tp->t_rexmt == SYNACK_TIME_NEVER &&
         tp->t_persist == SYNACK_TIME_NEVER &&
         (tp->tx_len > tp->snd_nxt - tp->tx_seq ||
          (tp->fin_queued && tp->snd_nxt == tp->tx_seq + tp->tx_len))) {

@@ -41,7 +41,18 @@ static void rexmt_timeout(synack_stack *st, tcb *tp, synack_time_t now)
     default:
         limit = st->tun.retries2;
     }
-    if ((int)tp->backoff >= limit) {
+    bool zero_wnd = tp->snd_wnd == 0 && tp->state != SYNACK_SYN_SENT &&
+                    tp->state != SYNACK_SYN_RECEIVED;
+    if (zero_wnd) {
+        /* The receiver shrank its window to zero under our data: the
+         * retransmissions are probes, and a peer that still answers is
+         * alive (RFC 9293 3.8.6.1); give up only if it went silent. */
+        if (now - tp->last_rcv > tcp_rto_max(st)) {
+            st->cause = "timeout retransmission (peer silent)";
+            tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
+            return;
+        }
+    } else if ((int)tp->backoff >= limit) {
         st->cause = "timeout retransmission";
         tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
         return;
@@ -67,7 +78,10 @@ static void rexmt_timeout(synack_stack *st, tcb *tp, synack_time_t now)
         tp->snd_nxt = tp->snd_una; /* go back N */
     }
     st->cause = "timeout retransmission";
-    tcp_output(st, tp, now);
+    if (zero_wnd)
+        tcp_retransmit_first(st, tp, now); /* a probe the peer answers */
+    else
+        tcp_output(st, tp, now);
     if (tp->t_rexmt == SYNACK_TIME_NEVER)
         tcp_arm_rexmt(st, tp, now);
 }
@@ -76,7 +90,10 @@ static void persist_timeout(synack_stack *st, tcb *tp, synack_time_t now)
 {
     tp->t_persist = SYNACK_TIME_NEVER;
     if (tp->snd_wnd > 0) {
+        /* a window too small for SWS avoidance: send what fits */
+        tp->force_send = true;
         tcp_output(st, tp, now);
+        tp->force_send = false;
         return;
     }
     if (user_timeout_expired(tp, now) ||
@@ -100,13 +117,26 @@ static void persist_timeout(synack_stack *st, tcb *tp, synack_time_t now)
 static void keep_timeout(synack_stack *st, tcb *tp, synack_time_t now)
 {
     tp->t_keep = SYNACK_TIME_NEVER;
-    if (!tp->keepalive || (tp->state != SYNACK_ESTABLISHED &&
-                           tp->state != SYNACK_CLOSE_WAIT &&
-                           tp->state != SYNACK_FIN_WAIT_2))
+    if (!tp->keepalive)
         return;
+    switch (tp->state) {
+    case SYNACK_CLOSED:
+    case SYNACK_LISTEN:
+    case SYNACK_SYN_SENT:
+    case SYNACK_SYN_RECEIVED:
+    case SYNACK_TIME_WAIT:
+        return;
+    case SYNACK_FIN_WAIT_2:
+        if (tp->orphan) /* only tcp_fin_timeout applies (as Linux) */
+            return;
+        break;
+    default:
+        break;
+    }
     synack_time_t idle_lim = (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
     synack_time_t intvl = (synack_time_t)tcp_keepintvl(st, tp) * SYNACK_SEC;
-    /* data in flight: the retransmission timer is in charge */
+    /* data or a FIN in flight: the retransmission timer is in charge, and
+     * the connection is alive without keepalive (as Linux) */
     if (tp->snd_max != tp->snd_una || tp->tx_len > 0) {
         tp->t_keep = now + idle_lim;
         return;
@@ -115,7 +145,14 @@ static void keep_timeout(synack_stack *st, tcb *tp, synack_time_t now)
         tp->t_keep = tp->last_rcv + idle_lim;
         return;
     }
-    if ((int)tp->keep_probes >= tcp_keepcnt(st, tp)) {
+    /* TCP_USER_TIMEOUT, when set, decides instead of the probe count */
+    bool give_up =
+        tp->user_timeout_ms
+            ? tp->keep_probes > 0 &&
+                  now - tp->last_rcv >=
+                      (synack_time_t)tp->user_timeout_ms * SYNACK_MSEC
+            : (int)tp->keep_probes >= tcp_keepcnt(st, tp);
+    if (give_up) {
         st->cause = "timeout keepalive";
         tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
         tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);

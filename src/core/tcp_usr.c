@@ -142,6 +142,7 @@ ssize_t tcp_usr_recv(synack_stack *st, tcb *tp, uint8_t *buf, size_t len,
             memcpy(buf + first, tp->rxb, n - first);
         tp->rx_head = (tp->rx_head + n) % tp->rx_size;
         tp->rx_len -= n;
+        tp->rcv_opened = true;
         if (tp->state != SYNACK_CLOSED)
             tcp_output(st, tp, now); /* window update if it opened enough */
         return (ssize_t)n;
@@ -220,13 +221,21 @@ static void release_handle(synack_stack *st, tcb *tp)
     tp->handle = -1;
 }
 
-void tcp_usr_abort(synack_stack *st, tcb *tp, synack_time_t now)
+/* Reset and release a connection (or a listener and its children). */
+static void abort_with(synack_stack *st, tcb *tp, const char *cause,
+                       synack_time_t now)
 {
-    st->cause = "call abort";
+    st->cause = cause;
     if (tp->state == SYNACK_LISTEN) {
-        /* queued connections are reset with their listener */
-        for (tcb *c = tp->aq_head; c; c = c->aq_next)
-            send_rst(st, c, now);
+        /* established children waiting in the accept queue are reset;
+         * half-open ones are dropped silently (as Linux) */
+        for (tcb *c = st->conns; c; c = c->next) {
+            if (c->listener != tp || c->zombie)
+                continue;
+            if (c->in_aq)
+                send_rst(st, c, now);
+            tcp_close_conn(st, c, 0, now);
+        }
     }
     send_rst(st, tp, now);
     release_handle(st, tp);
@@ -240,13 +249,18 @@ void tcp_usr_abort(synack_stack *st, tcb *tp, synack_time_t now)
     tcp_reap(st);
 }
 
+void tcp_usr_abort(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    abort_with(st, tp, "call abort", now);
+}
+
 void tcp_usr_close(synack_stack *st, tcb *tp, synack_time_t now)
 {
     switch (tp->state) {
     case SYNACK_LISTEN:
     case SYNACK_CLOSED:
     case SYNACK_SYN_SENT:
-        tcp_usr_abort(st, tp, now);
+        abort_with(st, tp, "call close", now);
         return;
     default:
         break;
@@ -254,8 +268,12 @@ void tcp_usr_close(synack_stack *st, tcb *tp, synack_time_t now)
     /* Unread data, or SO_LINGER with zero time: abort (RFC 9293 3.10.4
      * permits; RFC 2525 2.17 and Linux do so, so the peer learns that its
      * data was lost). */
-    if (tp->rx_len > 0 || (tp->linger_on && tp->linger_secs == 0)) {
-        tcp_usr_abort(st, tp, now);
+    if (tp->rx_len > 0) {
+        abort_with(st, tp, "call close (unread data: reset)", now);
+        return;
+    }
+    if (tp->linger_on && tp->linger_secs == 0) {
+        abort_with(st, tp, "call close (SO_LINGER 0: reset)", now);
         return;
     }
     st->cause = "call close";
