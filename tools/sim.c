@@ -1653,9 +1653,22 @@ static void print_summary(struct sim *sim, int code)
            "(%llu retransmitted)\n",
            (unsigned long long)a->segs, (unsigned long long)a->retrans,
            (unsigned long long)b->segs, (unsigned long long)b->retrans);
-    printf("  dropped       by A %llu, by B %llu (see the ladder for "
-           "reasons)\n",
-           (unsigned long long)a->drops, (unsigned long long)b->drops);
+    for (int i = 0; i < 2; i++) {
+        struct side *sd = &sim->s[i];
+        synack_stack_stats st;
+        synack_stack_get_stats(sd->st, &st);
+        printf("  %-13s %c discarded %llu", i ? "" : "dropped", sd->name,
+               (unsigned long long)sd->drops);
+        const char *sep = ": ";
+        for (int r = 1; r < SYNACK__DROP_COUNT; r++) {
+            if (!st.drops[r])
+                continue;
+            printf("%s%llu %s", sep, (unsigned long long)st.drops[r],
+                   synack_drop_text(r));
+            sep = ", ";
+        }
+        printf("\n");
+    }
     printf("  link          %llu frames: %llu lost, %llu duplicated, %llu "
            "reordered, %llu corrupted",
            (unsigned long long)ls.sent, (unsigned long long)ls.lost,
