@@ -1226,6 +1226,8 @@ static void teardown(struct sim *sim)
 {
     for (int i = 0; i < 2; i++) {
         struct side *sd = &sim->s[i];
+        if (sd->st) /* the ladder is finished: no rows from freeing */
+            synack_set_trace(sd->st, NULL, NULL);
         synack_dev_destroy(sd->dev);
         sd->dev = NULL;
     }
