@@ -10,6 +10,8 @@
 
 #include <synack/dev.h>
 
+#include "drivers.h"
+
 struct extra_fd {
     int fd;
     void (*cb)(void *ctx, int fd, synack_time_t now);
@@ -17,10 +19,7 @@ struct extra_fd {
 };
 
 struct synack_rtloop {
-    synack_stack **stacks;
-    size_t nstacks, cap_stacks;
-    synack_dev **devs;
-    size_t ndevs, cap_devs;
+    drivers set;
     struct extra_fd *fds;
     size_t nfds, cap_fds;
     struct pollfd *pfd; /* devs first, then fds; rebuilt on every wait */
@@ -46,52 +45,20 @@ void synack_rtloop_del(synack_rtloop *l)
 {
     if (!l)
         return;
-    free(l->stacks);
-    free(l->devs);
+    drivers_free(&l->set);
     free(l->fds);
     free(l->pfd);
     free(l);
 }
 
-/* Make room for one more element; *arr is updated in place. */
-static int reserve(void *arrp, size_t *cap, size_t n, size_t elem)
-{
-    void **arr = arrp;
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 4;
-    void *a = realloc(*arr, ncap * elem);
-    if (!a)
-        return -SYNACK_ENOMEM;
-    *arr = a;
-    *cap = ncap;
-    return 0;
-}
-
 int synack_rtloop_add_stack(synack_rtloop *l, synack_stack *st)
 {
-    if (!l || !st)
-        return -SYNACK_EINVAL;
-    void *a = l->stacks;
-    int rc = reserve(&a, &l->cap_stacks, l->nstacks, sizeof *l->stacks);
-    l->stacks = a;
-    if (rc)
-        return rc;
-    l->stacks[l->nstacks++] = st;
-    return 0;
+    return l ? drivers_add_stack(&l->set, st) : -SYNACK_EINVAL;
 }
 
 int synack_rtloop_add_dev(synack_rtloop *l, synack_dev *d)
 {
-    if (!l || !d)
-        return -SYNACK_EINVAL;
-    void *a = l->devs;
-    int rc = reserve(&a, &l->cap_devs, l->ndevs, sizeof *l->devs);
-    l->devs = a;
-    if (rc)
-        return rc;
-    l->devs[l->ndevs++] = d;
-    return 0;
+    return l ? drivers_add_dev(&l->set, d) : -SYNACK_EINVAL;
 }
 
 int synack_rtloop_add_fd(synack_rtloop *l, int fd,
@@ -101,28 +68,12 @@ int synack_rtloop_add_fd(synack_rtloop *l, int fd,
     if (!l || fd < 0 || !cb)
         return -SYNACK_EINVAL;
     void *a = l->fds;
-    int rc = reserve(&a, &l->cap_fds, l->nfds, sizeof *l->fds);
+    int rc = drivers_reserve(&a, &l->cap_fds, l->nfds, sizeof *l->fds);
     l->fds = a;
     if (rc)
         return rc;
     l->fds[l->nfds++] = (struct extra_fd){ fd, cb, ctx };
     return 0;
-}
-
-static synack_time_t earliest(const synack_rtloop *l)
-{
-    synack_time_t t = SYNACK_TIME_NEVER;
-    for (size_t i = 0; i < l->nstacks; i++) {
-        synack_time_t s = synack_stack_next_deadline(l->stacks[i]);
-        if (s < t)
-            t = s;
-    }
-    for (size_t i = 0; i < l->ndevs; i++) {
-        synack_time_t d = synack_dev_next_deadline(l->devs[i]);
-        if (d < t)
-            t = d;
-    }
-    return t;
 }
 
 /* poll(2) timeout in ms, rounded up so we never wake before the deadline. */
@@ -140,7 +91,7 @@ static int timeout_ms(synack_time_t now, synack_time_t deadline,
 
 static int build_pollfds(synack_rtloop *l, size_t *n)
 {
-    size_t need = l->ndevs + l->nfds;
+    size_t need = l->set.ndevs + l->nfds;
     if (need > l->cap_pfd) {
         struct pollfd *p = realloc(l->pfd, need * sizeof *p);
         if (!p)
@@ -148,13 +99,13 @@ static int build_pollfds(synack_rtloop *l, size_t *n)
         l->pfd = p;
         l->cap_pfd = need;
     }
-    for (size_t i = 0; i < l->ndevs; i++) {
-        const synack_dev *d = l->devs[i];
+    for (size_t i = 0; i < l->set.ndevs; i++) {
+        const synack_dev *d = l->set.devs[i];
         l->pfd[i] =
             (struct pollfd){ d->ops->fd(d), POLLIN, 0 }; /* -1: ignored */
     }
     for (size_t i = 0; i < l->nfds; i++)
-        l->pfd[l->ndevs + i] = (struct pollfd){ l->fds[i].fd, POLLIN, 0 };
+        l->pfd[l->set.ndevs + i] = (struct pollfd){ l->fds[i].fd, POLLIN, 0 };
     *n = need;
     return 0;
 }
@@ -165,7 +116,8 @@ int synack_rtloop_once(synack_rtloop *l, synack_time_t max_wait)
     int rc = build_pollfds(l, &n);
     if (rc)
         return rc;
-    int tmo = timeout_ms(synack_rtloop_clock(), earliest(l), max_wait);
+    int tmo =
+        timeout_ms(synack_rtloop_clock(), drivers_earliest(&l->set), max_wait);
     if (poll(l->pfd, (nfds_t)n, tmo) < 0) {
         if (errno == EINTR)
             return 0;
@@ -173,17 +125,17 @@ int synack_rtloop_once(synack_rtloop *l, synack_time_t max_wait)
     }
     synack_time_t now = synack_rtloop_clock();
     const short ready = POLLIN | POLLERR | POLLHUP;
-    for (size_t i = 0; i < l->ndevs; i++) {
-        synack_dev *d = l->devs[i];
+    for (size_t i = 0; i < l->set.ndevs; i++) {
+        synack_dev *d = l->set.devs[i];
         if ((l->pfd[i].revents & ready) || synack_dev_next_deadline(d) <= now)
             synack_dev_poll(d, now);
     }
     /* Callbacks may add descriptors; only those polled have revents. */
-    size_t polled = n - l->ndevs;
+    size_t polled = n - l->set.ndevs;
     for (size_t i = 0; i < polled; i++)
-        if (l->pfd[l->ndevs + i].revents & ready)
+        if (l->pfd[l->set.ndevs + i].revents & ready)
             l->fds[i].cb(l->fds[i].ctx, l->fds[i].fd, now);
-    for (size_t i = 0; i < l->nstacks; i++)
-        synack_stack_advance(l->stacks[i], now);
+    for (size_t i = 0; i < l->set.nstacks; i++)
+        synack_stack_advance(l->set.stacks[i], now);
     return 0;
 }

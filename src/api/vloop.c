@@ -8,6 +8,8 @@
 
 #include <synack/dev.h>
 
+#include "drivers.h"
+
 /* Rounds of poll+advance at one instant before a step gives up; only a
  * livelock (two parties answering each other with zero delay forever)
  * reaches it. */
@@ -16,10 +18,7 @@
 struct synack_vloop {
     synack_time_t now;
     int stuck; /* the last step hit SAME_TIME_ROUNDS */
-    synack_stack **stacks;
-    size_t nstacks, cap_stacks;
-    synack_dev **devs;
-    size_t ndevs, cap_devs;
+    drivers set;
 };
 
 int synack_vloop_new(synack_time_t start, synack_vloop **out)
@@ -38,48 +37,18 @@ void synack_vloop_del(synack_vloop *l)
 {
     if (!l)
         return;
-    free(l->stacks);
-    free(l->devs);
+    drivers_free(&l->set);
     free(l);
-}
-
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 4;
-    void *a = realloc(*arr, ncap * elem);
-    if (!a)
-        return -SYNACK_ENOMEM;
-    *arr = a;
-    *cap = ncap;
-    return 0;
 }
 
 int synack_vloop_add_stack(synack_vloop *l, synack_stack *st)
 {
-    if (!l || !st)
-        return -SYNACK_EINVAL;
-    void *arr = l->stacks;
-    int rc = grow(&arr, &l->cap_stacks, l->nstacks, sizeof *l->stacks);
-    l->stacks = arr;
-    if (rc)
-        return rc;
-    l->stacks[l->nstacks++] = st;
-    return 0;
+    return l ? drivers_add_stack(&l->set, st) : -SYNACK_EINVAL;
 }
 
 int synack_vloop_add_dev(synack_vloop *l, synack_dev *d)
 {
-    if (!l || !d)
-        return -SYNACK_EINVAL;
-    void *arr = l->devs;
-    int rc = grow(&arr, &l->cap_devs, l->ndevs, sizeof *l->devs);
-    l->devs = arr;
-    if (rc)
-        return rc;
-    l->devs[l->ndevs++] = d;
-    return 0;
+    return l ? drivers_add_dev(&l->set, d) : -SYNACK_EINVAL;
 }
 
 synack_time_t synack_vloop_now(const synack_vloop *l)
@@ -89,18 +58,7 @@ synack_time_t synack_vloop_now(const synack_vloop *l)
 
 synack_time_t synack_vloop_next(const synack_vloop *l)
 {
-    synack_time_t t = SYNACK_TIME_NEVER;
-    for (size_t i = 0; i < l->nstacks; i++) {
-        synack_time_t s = synack_stack_next_deadline(l->stacks[i]);
-        if (s < t)
-            t = s;
-    }
-    for (size_t i = 0; i < l->ndevs; i++) {
-        synack_time_t d = synack_dev_next_deadline(l->devs[i]);
-        if (d < t)
-            t = d;
-    }
-    return t;
+    return drivers_earliest(&l->set);
 }
 
 int synack_vloop_step(synack_vloop *l, synack_time_t limit)
@@ -115,10 +73,10 @@ int synack_vloop_step(synack_vloop *l, synack_time_t limit)
         l->now = t; /* an overdue deadline runs now; time never goes back */
     l->stuck = 1;
     for (int round = 0; round < SAME_TIME_ROUNDS; round++) {
-        for (size_t i = 0; i < l->ndevs; i++)
-            synack_dev_poll(l->devs[i], l->now);
-        for (size_t i = 0; i < l->nstacks; i++)
-            synack_stack_advance(l->stacks[i], l->now);
+        for (size_t i = 0; i < l->set.ndevs; i++)
+            synack_dev_poll(l->set.devs[i], l->now);
+        for (size_t i = 0; i < l->set.nstacks; i++)
+            synack_stack_advance(l->set.stacks[i], l->now);
         if (synack_vloop_next(l) > l->now) {
             l->stuck = 0;
             break;

@@ -16,7 +16,7 @@ target_link_libraries(test_pcap PRIVATE PkgConfig::PCAP)
 synack_test(test_loops SOURCES
   ${PROJECT_SOURCE_DIR}/tests/unit/test_loops.c
   ${PROJECT_SOURCE_DIR}/src/api/attach.c
-  ${PROJECT_SOURCE_DIR}/src/api/vloop.c
+  ${PROJECT_SOURCE_DIR}/src/api/vloop.c ${PROJECT_SOURCE_DIR}/src/api/drivers.c
   ${PROJECT_SOURCE_DIR}/src/api/rtloop.c
   ${PROJECT_SOURCE_DIR}/src/dev/memlink.c
   ${PROJECT_SOURCE_DIR}/src/dev/dev.c)
