@@ -220,7 +220,7 @@ typedef struct sim {
     uint64_t sbuf_off; /* stream offset of sbuf[0] */
     uint8_t *sbuf;     /* SEND_CHUNK bytes of pattern */
     uint8_t *rbuf, *ebuf;
-    int inv_reported;
+    unsigned inv_seen; /* invariants already reported (bits) */
 } sim;
 
 static void fail(sim *s, const char *fmt, ...)
@@ -483,38 +483,55 @@ static int all_done(const sim *s)
            synack_stack_conn_count(s->b.st) == 0;
 }
 
+/* Each invariant is reported once per run (the first time it breaks), and
+ * the others are still checked. */
+enum {
+    INV_COUNT,
+    INV_STATE,
+    INV_TRACE,
+    INV_BACKLOG,
+    INV_RCVBUF,
+    INV_SNDBUF,
+    INV_ACKED,
+    INV_RECEIVED,
+    INV_UNREAD,
+    INV_MEM,
+};
+#define INV_FAIL(bit, ...)                                                     \
+    do {                                                                       \
+        if (!(s->inv_seen & (1u << (bit)))) {                                  \
+            s->inv_seen |= 1u << (bit);                                        \
+            fail(s, __VA_ARGS__);                                              \
+        }                                                                      \
+    } while (0)
+
 static void invariants(sim *s, side *d)
 {
-    if (s->inv_reported)
-        return;
     synack_conn_info ci[MAX_CONNS];
     size_t n = synack_conn_list(d->st, ci, MAX_CONNS);
     if (n > MAX_CONNS) {
-        fail(s, "%s has %zu connections, expected at most 2", d->name, n);
-        s->inv_reported = 1;
-        return;
+        INV_FAIL(INV_COUNT, "%s has %zu connections, expected at most 2",
+                 d->name, n);
+        n = MAX_CONNS;
     }
     for (size_t i = 0; i < n; i++) {
         const synack_conn_info *c = &ci[i];
         conn_rec *rec = rec_find(d, c->id, 1);
         if (c->state < SYNACK_CLOSED || c->state >= SYNACK__STATE_COUNT) {
-            fail(s, "%s conn #%u listed in state %d", d->name, c->id, c->state);
-            s->inv_reported = 1;
-            return;
+            INV_FAIL(INV_STATE, "%s conn #%u listed in state %d", d->name,
+                     c->id, c->state);
+            continue;
         }
-        if (rec && rec->nevents && rec->last != c->state) {
-            fail(s, "%s conn #%u is in %s but the trace last reported %s",
-                 d->name, c->id, synack_state_name(c->state),
-                 synack_state_name(rec->last));
-            s->inv_reported = 1;
-            return;
-        }
+        if (rec && rec->nevents && rec->last != c->state)
+            INV_FAIL(INV_TRACE, "%s conn #%u is in %s but the trace last "
+                                "reported %s",
+                     d->name, c->id, synack_state_name(c->state),
+                     synack_state_name(rec->last));
         if (c->state == SYNACK_LISTEN) {
-            if (c->recv_q > c->send_q) {
-                fail(s, "%s listener #%u: accept queue %u > backlog %u",
-                     d->name, c->id, c->recv_q, c->send_q);
-                s->inv_reported = 1;
-            }
+            if (c->recv_q > c->send_q)
+                INV_FAIL(INV_BACKLOG, "%s listener #%u: accept queue %u > "
+                                      "backlog %u",
+                         d->name, c->id, c->recv_q, c->send_q);
             continue;
         }
         if (rec && c->handle >= 0) {
@@ -529,44 +546,34 @@ static void invariants(sim *s, side *d)
                 rec->sndbuf = v;
         }
         if (rec && rec->rcvbuf > 0 &&
-            (uint64_t)c->recv_q + c->rcv_wnd > (uint64_t)rec->rcvbuf) {
-            fail(s, "%s conn #%u (%s): Recv-Q %u + rcv_wnd %u > receive "
-                    "buffer %d",
-                 d->name, c->id, synack_state_name(c->state), c->recv_q,
-                 c->rcv_wnd, rec->rcvbuf);
-            s->inv_reported = 1;
-        }
-        if (rec && rec->sndbuf > 0 && c->send_q > (uint32_t)rec->sndbuf) {
-            fail(s, "%s conn #%u (%s): Send-Q %u > send buffer %d", d->name,
-                 c->id, synack_state_name(c->state), c->send_q, rec->sndbuf);
-            s->inv_reported = 1;
-        }
-        if (c->bytes_acked > c->bytes_sent) {
-            fail(s, "%s conn #%u: bytes_acked %" PRIu64 " > bytes_sent %" PRIu64,
-                 d->name, c->id, c->bytes_acked, c->bytes_sent);
-            s->inv_reported = 1;
-        }
-        if (c->bytes_received > s->p->nbytes) {
-            fail(s, "%s conn #%u: bytes_received %" PRIu64 " > %" PRIu64
-                    " sent",
-                 d->name, c->id, c->bytes_received, s->p->nbytes);
-            s->inv_reported = 1;
-        }
+            (uint64_t)c->recv_q + c->rcv_wnd > (uint64_t)rec->rcvbuf)
+            INV_FAIL(INV_RCVBUF, "%s conn #%u (%s): Recv-Q %u + rcv_wnd %u > "
+                                 "receive buffer %d",
+                     d->name, c->id, synack_state_name(c->state), c->recv_q,
+                     c->rcv_wnd, rec->rcvbuf);
+        if (rec && rec->sndbuf > 0 && c->send_q > (uint32_t)rec->sndbuf)
+            INV_FAIL(INV_SNDBUF, "%s conn #%u (%s): Send-Q %u > send buffer %d",
+                     d->name, c->id, synack_state_name(c->state), c->send_q,
+                     rec->sndbuf);
+        if (c->bytes_acked > c->bytes_sent)
+            INV_FAIL(INV_ACKED, "%s conn #%u: bytes_acked %" PRIu64
+                                " > bytes_sent %" PRIu64,
+                     d->name, c->id, c->bytes_acked, c->bytes_sent);
+        if (c->bytes_received > s->p->nbytes)
+            INV_FAIL(INV_RECEIVED, "%s conn #%u: bytes_received %" PRIu64
+                                   " > %" PRIu64 " sent",
+                     d->name, c->id, c->bytes_received, s->p->nbytes);
         if (d == &s->b && c->handle >= 0 && c->handle == s->sb &&
-            s->rcvd + c->recv_q > s->p->nbytes) {
-            fail(s, "B holds %u unread bytes after %" PRIu64 " read: more than "
-                    "the %" PRIu64 " sent",
-                 c->recv_q, s->rcvd, s->p->nbytes);
-            s->inv_reported = 1;
-        }
+            s->rcvd + c->recv_q > s->p->nbytes)
+            INV_FAIL(INV_UNREAD, "B holds %u unread bytes after %" PRIu64
+                                 " read: more than the %" PRIu64 " sent",
+                     c->recv_q, s->rcvd, s->p->nbytes);
     }
     synack_stack_stats st;
     synack_stack_get_stats(d->st, &st);
-    if (st.mem_used > st.mem_peak) {
-        fail(s, "%s mem_used %" PRIu64 " > mem_peak %" PRIu64, d->name,
-             st.mem_used, st.mem_peak);
-        s->inv_reported = 1;
-    }
+    if (st.mem_used > st.mem_peak)
+        INV_FAIL(INV_MEM, "%s mem_used %" PRIu64 " > mem_peak %" PRIu64,
+                 d->name, st.mem_used, st.mem_peak);
 }
 
 static void final_checks(sim *s, side *d)

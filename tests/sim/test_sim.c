@@ -13,6 +13,7 @@
  *   SYNACK_SIM_SEED    run only this seed (to reproduce a failure)
  *   SYNACK_SIM_PCAP    with SYNACK_SIM_SEED: record A's port to this file
  *   SYNACK_SIM_TRACE   with SYNACK_SIM_SEED: print every trace event
+ *   SYNACK_SIM_SHOW    failing runs whose messages are shown (default 5)
  *   SYNACK_SIM_TEST    run only the tests matching this (cmocka filter)
  * e.g. SYNACK_SIM_TEST=test_small_buffers SYNACK_SIM_SEED=9 \
  *      SYNACK_SIM_TRACE=1 ./test_sim_misc 2>trace.txt
@@ -38,7 +39,7 @@
 /* Each group uses some of the tests. */
 #define SIM_MAYBE_UNUSED __attribute__((unused))
 #define DEFAULT_SEEDS 50
-#define MAX_SHOWN_FAILURES 5
+#define MAX_SHOWN_FAILURES 5 /* SYNACK_SIM_SHOW overrides */
 
 static double wall_now(void)
 {
@@ -81,7 +82,10 @@ static void run_batch_p(const char *label, const simnet_params *base,
     b.tmin = SYNACK_TIME_NEVER;
     char *fails = NULL;
     size_t fails_len = 0;
-    unsigned shown = 0;
+    unsigned shown = 0, max_shown = MAX_SHOWN_FAILURES;
+    const char *show = getenv("SYNACK_SIM_SHOW");
+    if (show && *show)
+        max_shown = (unsigned)strtoul(show, NULL, 10);
     double t0 = wall_now();
     for (uint64_t seed = first; seed < first + nseeds; seed++) {
         simnet_params p = *base;
@@ -110,7 +114,7 @@ static void run_batch_p(const char *label, const simnet_params *base,
                 b.tmin = r.t_eof;
             if (r.t_eof > b.tmax)
                 b.tmax = r.t_eof;
-        } else if (shown < MAX_SHOWN_FAILURES) {
+        } else if (shown < max_shown) {
             shown++;
             size_t n = strlen(r.msg);
             char *f = realloc(fails, fails_len + n + 1);
