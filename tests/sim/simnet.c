@@ -15,6 +15,7 @@
 #define MAX_CONNS 16    /* connection records per stack */
 #define HIST_LEN 160    /* state history kept per connection (text) */
 #define LIVELOCK_STEPS 1000 /* steps in a row without time advancing */
+#define READ_TICK (10 * SYNACK_MSEC) /* a rate-limited reader's period */
 
 /* ---- pattern ------------------------------------------------------------ */
 
@@ -105,6 +106,7 @@ typedef struct side {
     int nconns;
     int overflow; /* more connections than MAX_CONNS */
     int verbose;  /* print every trace event to stderr */
+    uint32_t edges[SYNACK__STATE_COUNT]; /* edges seen: bit `to` of [from] */
     char first_bad[256];
 } side;
 
@@ -185,6 +187,9 @@ static void on_trace(void *ctx, const synack_trace_event *ev)
     snprintf(step, sizeof step, ">%s", synack_state_name(ev->new_state));
     hist_add(c, step);
     int legal = synack_state_edge_legal(ev->old_state, ev->new_state);
+    if (ev->old_state >= 0 && ev->old_state < SYNACK__STATE_COUNT &&
+        ev->new_state >= 0 && ev->new_state < SYNACK__STATE_COUNT)
+        s->edges[ev->old_state] |= 1u << ev->new_state;
     int chained = c->nevents == 0 || c->last == ev->old_state;
     if (!legal)
         c->bad_edges++;
@@ -204,22 +209,39 @@ static void on_trace(void *ctx, const synack_trace_event *ev)
 
 /* ---- the run ---------------------------------------------------------------- */
 
+/* One direction of the byte stream. */
+typedef struct stream {
+    uint64_t key;   /* pattern seed */
+    uint64_t total; /* bytes to carry */
+    uint64_t sent, rcvd;
+    uint64_t sbuf_off; /* stream offset of sbuf[0] */
+    uint8_t *sbuf;     /* SEND_CHUNK bytes of pattern */
+    int eof, mismatch;
+    synack_time_t t_eof;
+} stream;
+
+/* The application on one end. */
+typedef struct endpt {
+    const char *name;
+    side *sd;
+    int h; /* connected socket, -1 until connect/accept */
+    stream *out, *in;
+    int connected, shut, closed, failed;
+    synack_time_t t_connected;
+} endpt;
+
 typedef struct sim {
     const simnet_params *p;
     simnet_result *r;
     char cfgstr[200];
     side a, b;
     synack_vloop *loop;
-    int ca;           /* A's socket */
-    int lb, sb;       /* B's listener and accepted socket */
-    int a_closed, b_closed, lb_closed;
-    int a_failed, b_failed; /* a socket call returned an error */
-    int mismatch_reported;
-    int established, got_eof;
-    uint64_t sent, rcvd;
-    uint64_t sbuf_off; /* stream offset of sbuf[0] */
-    uint8_t *sbuf;     /* SEND_CHUNK bytes of pattern */
+    stream ab, ba; /* A->B and B->A */
+    endpt ea, eb;
+    int lb;        /* B's listener */
+    int lb_closed;
     uint8_t *rbuf, *ebuf;
+    synack_time_t app_deadline; /* the application wants to run then */
     unsigned inv_seen; /* invariants already reported (bits) */
 } sim;
 
@@ -351,134 +373,196 @@ static void set_bufs(sim *s, synack_stack *st, int h)
                           sizeof s->p->sndbuf);
 }
 
+static void ep_fail_close(endpt *e, synack_time_t now)
+{
+    e->failed = 1;
+    if (!e->closed && e->h >= 0) {
+        synack_close(e->sd->st, e->h, now);
+        e->closed = 1;
+    }
+}
+
+/* Queue as much of e's outgoing stream as the socket takes. */
+static void pump_send(sim *s, endpt *e, synack_time_t now)
+{
+    stream *o = e->out;
+    while (o->sent < o->total) {
+        if (o->sent == o->sbuf_off + SEND_CHUNK) {
+            o->sbuf_off = o->sent;
+            simnet_pattern(o->key, o->sbuf_off, o->sbuf, SEND_CHUNK);
+        }
+        uint64_t want = o->sbuf_off + SEND_CHUNK - o->sent;
+        if (want > o->total - o->sent)
+            want = o->total - o->sent;
+        ssize_t n = synack_send(e->sd->st, e->h, o->sbuf + (o->sent - o->sbuf_off),
+                                (size_t)want, now);
+        if (n > 0) {
+            if ((uint64_t)n > want)
+                fail(s, "%s send returned %zd for %" PRIu64 " bytes", e->name, n,
+                     want);
+            o->sent += (uint64_t)n;
+            continue;
+        }
+        if (n == -SYNACK_EAGAIN)
+            return;
+        fail(s, "%s send at offset %" PRIu64 " = %s", e->name, o->sent,
+             n == 0 ? "0" : synack_errname((int)n));
+        ep_fail_close(e, now);
+        return;
+    }
+}
+
+/* Read (at most budget bytes) and verify e's incoming stream. */
+static void pump_recv(sim *s, endpt *e, uint64_t budget, synack_time_t now)
+{
+    stream *in = e->in;
+    while (!in->eof && !e->failed && budget > 0) {
+        size_t want = budget < RECV_CHUNK ? (size_t)budget : RECV_CHUNK;
+        ssize_t n = synack_recv(e->sd->st, e->h, s->rbuf, want, now);
+        if (n > 0) {
+            if ((size_t)n > want)
+                fail(s, "%s recv returned %zd for %zu bytes", e->name, n, want);
+            if (in->rcvd + (uint64_t)n > in->total) {
+                if (!in->mismatch)
+                    fail(s, "%s received %" PRIu64 " bytes, more than the %" PRIu64
+                            " sent",
+                         e->name, in->rcvd + (uint64_t)n, in->total);
+                in->mismatch = 1;
+            } else if (!in->mismatch) {
+                simnet_pattern(in->key, in->rcvd, s->ebuf, (size_t)n);
+                if (memcmp(s->rbuf, s->ebuf, (size_t)n) != 0) {
+                    size_t i = 0;
+                    while (s->rbuf[i] == s->ebuf[i])
+                        i++;
+                    fail(s, "%s: data differs at stream offset %" PRIu64
+                            ": got 0x%02x, expected 0x%02x",
+                         e->name, in->rcvd + i, s->rbuf[i], s->ebuf[i]);
+                    in->mismatch = 1;
+                }
+            }
+            in->rcvd += (uint64_t)n;
+            budget -= (uint64_t)n;
+            continue;
+        }
+        if (n == 0) {
+            in->eof = 1;
+            in->t_eof = now;
+        } else if (n != -SYNACK_EAGAIN) {
+            fail(s, "%s recv at offset %" PRIu64 " = %s", e->name, in->rcvd,
+                 synack_errname((int)n));
+            ep_fail_close(e, now);
+        }
+        return;
+    }
+}
+
+/* Sending done: close (one-way transfer) or shut down for writing. Done
+ * reading too (or not reading): close. */
+static void ep_progress(sim *s, endpt *e, int reads, synack_time_t now)
+{
+    if (e->closed || !e->connected)
+        return;
+    int out_done = e->out->sent == e->out->total;
+    if (s->p->bidir && out_done && !e->shut) {
+        int rc = synack_shutdown(e->sd->st, e->h, SYNACK_SHUT_WR, now);
+        if (rc < 0) {
+            fail(s, "%s shutdown(SHUT_WR) = %s", e->name, synack_errname(rc));
+            ep_fail_close(e, now);
+            return;
+        }
+        e->shut = 1;
+    }
+    int in_done = !reads || e->in->eof;
+    if (out_done && in_done) {
+        int rc = synack_close(e->sd->st, e->h, now);
+        if (rc < 0)
+            fail(s, "%s close = %s", e->name, synack_errname(rc));
+        e->closed = 1;
+    }
+}
+
 /* The application on both ends, run after every loop step. */
 static void app(sim *s)
 {
     synack_time_t now = synack_vloop_now(s->loop);
-    synack_stack *A = s->a.st, *B = s->b.st;
+    endpt *A = &s->ea, *B = &s->eb;
+    s->app_deadline = SYNACK_TIME_NEVER;
 
     /* B: accept once, then close the listener. */
-    if (s->sb < 0 && !s->lb_closed) {
+    if (B->h < 0 && !s->lb_closed) {
         synack_addr peer;
-        int h = synack_accept(B, s->lb, &peer);
+        int h = synack_accept(B->sd->st, s->lb, &peer);
         if (h >= 0) {
-            s->sb = h;
+            B->h = h;
+            B->connected = 1;
+            B->t_connected = now;
             if (peer.ip != A_IP)
                 fail(s, "accepted peer ip %08x, expected %08x", peer.ip, A_IP);
-            int rc = synack_close(B, s->lb, now);
+            int rc = synack_close(B->sd->st, s->lb, now);
             if (rc < 0)
                 fail(s, "close(listener) = %s", synack_errname(rc));
             s->lb_closed = 1;
         } else if (h != -SYNACK_EAGAIN) {
             fail(s, "accept = %s", synack_errname(h));
-            synack_close(B, s->lb, now);
+            synack_close(B->sd->st, s->lb, now);
             s->lb_closed = 1;
         }
     }
 
-    /* A: once connected, send the pattern, then close. */
-    if (!s->a_closed && !s->established) {
-        unsigned ev = synack_poll(A, s->ca);
+    /* A: wait for the connection. */
+    if (!A->closed && !A->connected) {
+        unsigned ev = synack_poll(A->sd->st, A->h);
         if (ev & SYNACK_POLLOUT) {
-            s->established = 1;
+            A->connected = 1;
+            A->t_connected = now;
             s->r->t_established = now;
         } else if (ev & (SYNACK_POLLERR | SYNACK_POLLHUP)) {
             int err = 0;
             size_t len = sizeof err;
-            synack_getsockopt(A, s->ca, SYNACK_SO_ERROR, &err, &len);
+            synack_getsockopt(A->sd->st, A->h, SYNACK_SO_ERROR, &err, &len);
             fail(s, "A connect failed: %s (poll 0x%x)",
                  err ? synack_errname(err) : "no SO_ERROR", ev);
-            s->a_failed = 1;
-            synack_close(A, s->ca, now);
-            s->a_closed = 1;
-        }
-    }
-    if (!s->a_closed && s->established) {
-        while (s->sent < s->p->nbytes) {
-            if (s->sent == s->sbuf_off + SEND_CHUNK) {
-                s->sbuf_off = s->sent;
-                simnet_pattern(s->p->seed, s->sbuf_off, s->sbuf, SEND_CHUNK);
-            }
-            uint64_t want = s->sbuf_off + SEND_CHUNK - s->sent;
-            if (want > s->p->nbytes - s->sent)
-                want = s->p->nbytes - s->sent;
-            ssize_t n = synack_send(A, s->ca, s->sbuf + (s->sent - s->sbuf_off),
-                                    (size_t)want, now);
-            if (n > 0) {
-                if ((uint64_t)n > want)
-                    fail(s, "send returned %zd for %" PRIu64 " bytes", n, want);
-                s->sent += (uint64_t)n;
-                continue;
-            }
-            if (n == -SYNACK_EAGAIN)
-                break;
-            fail(s, "A send at offset %" PRIu64 " = %s", s->sent,
-                 n == 0 ? "0" : synack_errname((int)n));
-            s->a_failed = 1;
-            break;
-        }
-        if (s->sent == s->p->nbytes || s->a_failed) {
-            int rc = synack_close(A, s->ca, now);
-            if (rc < 0)
-                fail(s, "A close = %s", synack_errname(rc));
-            s->a_closed = 1;
+            ep_fail_close(A, now);
         }
     }
 
-    /* A gave up: B will not see a connection. */
-    if (s->a_failed && s->sb < 0 && !s->lb_closed) {
-        synack_close(B, s->lb, now);
+    /* A gave up before B saw a connection. */
+    if (A->failed && B->h < 0 && !s->lb_closed) {
+        synack_close(B->sd->st, s->lb, now);
         s->lb_closed = 1;
-        s->b_closed = 1;
+        B->closed = 1;
     }
 
-    /* B: read and verify, close at end of stream. */
-    if (s->sb >= 0 && !s->b_closed) {
-        for (;;) {
-            ssize_t n = synack_recv(B, s->sb, s->rbuf, RECV_CHUNK, now);
-            if (n > 0) {
-                if (s->rcvd + (uint64_t)n > s->p->nbytes) {
-                    fail(s, "B received %" PRIu64 " bytes, more than the %" PRIu64
-                            " sent",
-                         s->rcvd + (uint64_t)n, s->p->nbytes);
-                    s->mismatch_reported = 1;
-                } else if (!s->mismatch_reported) {
-                    simnet_pattern(s->p->seed, s->rcvd, s->ebuf, (size_t)n);
-                    if (memcmp(s->rbuf, s->ebuf, (size_t)n) != 0) {
-                        size_t i = 0;
-                        while (s->rbuf[i] == s->ebuf[i])
-                            i++;
-                        fail(s, "data differs at stream offset %" PRIu64
-                                ": got 0x%02x, expected 0x%02x",
-                             s->rcvd + i, s->rbuf[i], s->ebuf[i]);
-                        s->mismatch_reported = 1;
-                    }
-                }
-                s->rcvd += (uint64_t)n;
-                continue;
-            }
-            if (n == 0) {
-                s->r->t_eof = now;
-                s->got_eof = 1;
-            } else if (n == -SYNACK_EAGAIN) {
-                break;
-            } else {
-                fail(s, "B recv at offset %" PRIu64 " = %s", s->rcvd,
-                     synack_errname((int)n));
-                s->b_failed = 1;
-            }
-            int rc = synack_close(B, s->sb, now);
-            if (rc < 0)
-                fail(s, "B close = %s", synack_errname(rc));
-            s->b_closed = 1;
-            break;
+    /* A: send; in a two-way transfer also read. */
+    if (A->connected && !A->closed) {
+        pump_send(s, A, now);
+        if (s->p->bidir && !A->closed)
+            pump_recv(s, A, UINT64_MAX, now);
+        ep_progress(s, A, s->p->bidir, now);
+    }
+
+    /* B: read (at the configured rate); in a two-way transfer also send. */
+    if (B->connected && !B->closed) {
+        uint64_t budget = UINT64_MAX;
+        if (s->p->read_rate_bps) {
+            double allowed = (double)(now - B->t_connected) / 1e9 *
+                             (double)s->p->read_rate_bps / 8.0;
+            budget = allowed > (double)B->in->rcvd
+                         ? (uint64_t)(allowed - (double)B->in->rcvd)
+                         : 0;
         }
+        pump_recv(s, B, budget, now);
+        if (s->p->bidir && !B->closed)
+            pump_send(s, B, now);
+        ep_progress(s, B, 1, now);
+        if (s->p->read_rate_bps && !B->closed && !B->in->eof)
+            s->app_deadline = now + READ_TICK;
     }
 }
 
 static int all_done(const sim *s)
 {
-    return s->a_closed && s->b_closed && s->lb_closed &&
+    return s->ea.closed && s->eb.closed && s->lb_closed &&
            synack_stack_conn_count(s->a.st) == 0 &&
            synack_stack_conn_count(s->b.st) == 0;
 }
@@ -559,15 +643,16 @@ static void invariants(sim *s, side *d)
             INV_FAIL(INV_ACKED, "%s conn #%u: bytes_acked %" PRIu64
                                 " > bytes_sent %" PRIu64,
                      d->name, c->id, c->bytes_acked, c->bytes_sent);
-        if (c->bytes_received > s->p->nbytes)
+        const endpt *e = d == &s->a ? &s->ea : &s->eb;
+        if (c->bytes_received > e->in->total)
             INV_FAIL(INV_RECEIVED, "%s conn #%u: bytes_received %" PRIu64
                                    " > %" PRIu64 " sent",
-                     d->name, c->id, c->bytes_received, s->p->nbytes);
-        if (d == &s->b && c->handle >= 0 && c->handle == s->sb &&
-            s->rcvd + c->recv_q > s->p->nbytes)
-            INV_FAIL(INV_UNREAD, "B holds %u unread bytes after %" PRIu64
+                     d->name, c->id, c->bytes_received, e->in->total);
+        if (c->handle >= 0 && c->handle == e->h &&
+            e->in->rcvd + c->recv_q > e->in->total)
+            INV_FAIL(INV_UNREAD, "%s holds %u unread bytes after %" PRIu64
                                  " read: more than the %" PRIu64 " sent",
-                     c->recv_q, s->rcvd, s->p->nbytes);
+                     d->name, c->recv_q, e->in->rcvd, e->in->total);
     }
     synack_stack_stats st;
     synack_stack_get_stats(d->st, &st);
@@ -600,6 +685,30 @@ static void final_checks(sim *s, side *d)
              (int64_t)(st.mem_used - d->mem_base));
 }
 
+static int stream_init(stream *st, uint64_t key, uint64_t total)
+{
+    memset(st, 0, sizeof *st);
+    st->key = key;
+    st->total = total;
+    st->sbuf = malloc(SEND_CHUNK);
+    if (!st->sbuf)
+        return -1;
+    simnet_pattern(key, 0, st->sbuf, SEND_CHUNK);
+    return 0;
+}
+
+static void stream_check(sim *s, const char *name, const stream *st)
+{
+    if (st->sent != st->total)
+        fail(s, "%s: %" PRIu64 " of %" PRIu64 " bytes sent", name, st->sent,
+             st->total);
+    if (st->rcvd != st->total)
+        fail(s, "%s: %" PRIu64 " of %" PRIu64 " bytes received", name,
+             st->rcvd, st->total);
+    if (!st->eof)
+        fail(s, "%s: end of stream never read", name);
+}
+
 int simnet_run(const simnet_params *p, simnet_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -609,19 +718,35 @@ int simnet_run(const simnet_params *p, simnet_result *r)
     memset(s, 0, sizeof *s);
     s->p = p;
     s->r = r;
-    s->ca = s->lb = s->sb = -1;
+    s->lb = -1;
+    s->ea = (endpt){.name = "A", .sd = &s->a, .h = -1, .out = &s->ab,
+                    .in = &s->ba};
+    s->eb = (endpt){.name = "B", .sd = &s->b, .h = -1, .out = &s->ba,
+                    .in = &s->ab};
+    s->app_deadline = SYNACK_TIME_NEVER;
     simnet_link_str(&p->link, s->cfgstr, sizeof s->cfgstr);
+    if (p->bidir || p->read_rate_bps) {
+        size_t n = strlen(s->cfgstr);
+        if (p->bidir)
+            snprintf(s->cfgstr + n, sizeof s->cfgstr - n,
+                     " two-way back=%" PRIu64, p->nbytes_back);
+        n = strlen(s->cfgstr);
+        if (p->read_rate_bps)
+            snprintf(s->cfgstr + n, sizeof s->cfgstr - n,
+                     " read=%gMbit/s", (double)p->read_rate_bps / 1e6);
+    }
 
     synack_link *link = NULL;
     synack_dev *pa = NULL, *pb = NULL;
-    s->sbuf = malloc(SEND_CHUNK);
     s->rbuf = malloc(RECV_CHUNK);
     s->ebuf = malloc(RECV_CHUNK);
-    if (!s->sbuf || !s->rbuf || !s->ebuf) {
+    if (!s->rbuf || !s->ebuf ||
+        stream_init(&s->ab, p->seed, p->nbytes) < 0 ||
+        stream_init(&s->ba, p->seed ^ 0xb0a0b0a0b0a0b0a0ULL,
+                    p->bidir ? p->nbytes_back : 0) < 0) {
         fail(s, "out of memory");
         goto out;
     }
-    simnet_pattern(p->seed, 0, s->sbuf, SEND_CHUNK);
 
     synack_link_config lc = p->link;
     lc.seed = mix64(p->seed ^ 0x11e4c0de);
@@ -666,13 +791,13 @@ int simnet_run(const simnet_params *p, simnet_result *r)
         goto out;
     }
     set_bufs(s, s->b.st, s->lb);
-    s->ca = synack_socket(s->a.st);
-    if (s->ca < 0) {
-        fail(s, "A socket = %s", synack_errname(s->ca));
+    s->ea.h = synack_socket(s->a.st);
+    if (s->ea.h < 0) {
+        fail(s, "A socket = %s", synack_errname(s->ea.h));
         goto out;
     }
-    set_bufs(s, s->a.st, s->ca);
-    rc = synack_connect(s->a.st, s->ca, &baddr, 0);
+    set_bufs(s, s->a.st, s->ea.h);
+    rc = synack_connect(s->a.st, s->ea.h, &baddr, 0);
     if (rc != -SYNACK_EINPROGRESS) {
         fail(s, "A connect = %s, expected EINPROGRESS", synack_errname(rc));
         goto out;
@@ -683,19 +808,25 @@ int simnet_run(const simnet_params *p, simnet_result *r)
     synack_time_t last_t = 0;
     int same = 0;
     while (!all_done(s)) {
-        if (!synack_vloop_step(s->loop, p->vlimit)) {
+        synack_time_t lim =
+            s->app_deadline < p->vlimit ? s->app_deadline : p->vlimit;
+        if (!synack_vloop_step(s->loop, lim)) {
+            synack_time_t now = synack_vloop_now(s->loop);
+            if (now < p->vlimit && s->app_deadline != SYNACK_TIME_NEVER &&
+                now >= s->app_deadline) {
+                app(s); /* the application's own timer */
+                continue;
+            }
             char da[400], db[400];
             conn_dump(s, &s->a, da, sizeof da);
             conn_dump(s, &s->b, db, sizeof db);
-            if (synack_vloop_now(s->loop) >= p->vlimit)
-                fail(s, "virtual-time limit %.0fs reached: sent %" PRIu64
-                        " rcvd %" PRIu64 " of %" PRIu64 "; A: [%s] B: [%s]",
-                     (double)p->vlimit / 1e9, s->sent, s->rcvd, p->nbytes, da,
-                     db);
-            else
-                fail(s, "stalled: nothing scheduled, sent %" PRIu64
-                        " rcvd %" PRIu64 " of %" PRIu64 "; A: [%s] B: [%s]",
-                     s->sent, s->rcvd, p->nbytes, da, db);
+            fail(s, "%s: A->B sent %" PRIu64 " rcvd %" PRIu64
+                    " of %" PRIu64 ", B->A sent %" PRIu64 " rcvd %" PRIu64
+                    " of %" PRIu64 "; A: [%s] B: [%s]",
+                 now >= p->vlimit ? "virtual-time limit reached"
+                                  : "stalled: nothing scheduled",
+                 s->ab.sent, s->ab.rcvd, s->ab.total, s->ba.sent, s->ba.rcvd,
+                 s->ba.total, da, db);
             break;
         }
         r->steps++;
@@ -718,19 +849,21 @@ int simnet_run(const simnet_params *p, simnet_result *r)
     r->t_end = synack_vloop_now(s->loop);
 
     /* Checks. */
-    if (s->sent != p->nbytes)
-        fail(s, "A sent %" PRIu64 " of %" PRIu64 " bytes", s->sent, p->nbytes);
-    if (s->rcvd != p->nbytes)
-        fail(s, "B received %" PRIu64 " of %" PRIu64 " bytes", s->rcvd,
-             p->nbytes);
-    if (!s->got_eof)
-        fail(s, "B never read end of stream");
+    stream_check(s, "A->B", &s->ab);
+    if (p->bidir)
+        stream_check(s, "B->A", &s->ba);
     final_checks(s, &s->a);
     final_checks(s, &s->b);
 
 out:
-    r->sent = s->sent;
-    r->rcvd = s->rcvd;
+    r->sent = s->ab.sent;
+    r->rcvd = s->ab.rcvd;
+    r->t_eof = s->ab.t_eof;
+    r->sent_back = s->ba.sent;
+    r->rcvd_back = s->ba.rcvd;
+    r->t_eof_back = s->ba.t_eof;
+    for (int i = 0; i < SYNACK__STATE_COUNT; i++)
+        r->edges[i] = s->a.edges[i] | s->b.edges[i];
     if (s->a.st)
         synack_stack_get_stats(s->a.st, &r->sa);
     if (s->b.st)
@@ -758,7 +891,8 @@ out:
                     "from the allocation",
                  d->name, d->alloc.bad_release);
     }
-    free(s->sbuf);
+    free(s->ab.sbuf);
+    free(s->ba.sbuf);
     free(s->rbuf);
     free(s->ebuf);
     return r->ok;

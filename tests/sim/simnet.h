@@ -5,7 +5,8 @@
  * the given impairments and run in virtual time. A connects to B's listener
  * and sends `nbytes` of a seeded pattern, then closes; B accepts (closing its
  * listener at once), reads and verifies the stream as it arrives (nothing is
- * stored), and closes on end of stream. The run ends when neither stack has
+ * stored), and closes on end of stream. Optionally (bidir) B sends a stream
+ * back at the same time, with half-closes on both ends. The run ends when neither stack has
  * a connection left (TIME-WAIT included) or at the virtual-time limit.
  *
  * Checks made by simnet_run (each failure is one line in result.msg, naming
@@ -52,6 +53,15 @@ typedef struct simnet_params {
     int rcvbuf, sndbuf;
     /* Print every trace event (states, segments, drops) to stderr. */
     int verbose;
+    /* Two-way transfer: B also sends nbytes_back to A. Each end shuts down
+     * for writing when it has queued its stream, reads the other's to the
+     * end, then closes (half-close; FINs may cross: simultaneous close). */
+    int bidir;
+    uint64_t nbytes_back;
+    /* B's application reads at most this many bits per second of virtual
+     * time (checked every 10 ms): a slow reader, zero windows. 0: as fast as
+     * data comes. */
+    uint64_t read_rate_bps;
 } simnet_params;
 
 typedef struct simnet_result {
@@ -60,12 +70,16 @@ typedef struct simnet_result {
     char msg[4096]; /* one line per failed check */
     uint64_t sent;  /* bytes A's send() accepted */
     uint64_t rcvd;  /* bytes B's recv() returned (all verified) */
+    uint64_t sent_back, rcvd_back; /* the same for B->A (bidir) */
+    synack_time_t t_eof_back;      /* A read end of stream (bidir) */
     synack_time_t t_established; /* A saw its connect complete */
     synack_time_t t_eof;         /* B read end of stream */
     synack_time_t t_end;         /* both stacks without connections */
     uint64_t steps;              /* loop steps */
     synack_stack_stats sa, sb;   /* stats of A and B after the run */
     synack_link_stats ls;
+    /* State-diagram edges taken on either stack: bit `to` of edges[from]. */
+    uint32_t edges[SYNACK__STATE_COUNT];
 } simnet_result;
 
 /* Defaults: no impairment, 1 MiB, seed 1, limit 1 day, invariants on. */

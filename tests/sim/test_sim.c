@@ -6,7 +6,8 @@
  * The file is built several times with a different SIM_GROUP so that ctest
  * can run the groups in parallel:
  *   1 clean (100 MiB, fixture self-tests), 2 loss, 3 reorder, 4 dup,
- *   5 corruption, rate limit, mixed impairments.
+ *   5 corruption, rate limit, mixed impairments, big and small buffers,
+ *   6 two-way transfers with half-close, slow reader.
  *
  * Environment:
  *   SYNACK_SIM_SEEDS   seeds per configuration (default 50)
@@ -60,6 +61,7 @@ typedef struct batch {
     synack_time_t tmin, tmax; /* transfer time (B reads EOF) */
     synack_link_stats ls;     /* summed */
     uint64_t drops[SYNACK__DROP_COUNT]; /* A + B, summed */
+    uint32_t edges[SYNACK__STATE_COUNT]; /* union over the runs */
     double wall;
 } batch;
 
@@ -108,6 +110,8 @@ static void run_batch_p(const char *label, const simnet_params *base,
         b.ls.queue_drops += r.ls.queue_drops;
         for (int i = 0; i < SYNACK__DROP_COUNT; i++)
             b.drops[i] += r.sa.drops[i] + r.sb.drops[i];
+        for (int i = 0; i < SYNACK__STATE_COUNT; i++)
+            b.edges[i] |= r.edges[i];
         if (r.ok) {
             b.passed++;
             if (r.t_eof < b.tmin)
@@ -149,7 +153,9 @@ static void run_batch_p(const char *label, const simnet_params *base,
     if (out)
         *out = b;
     if (b.passed != b.runs) {
-        print_error("%s", fails ? fails : "");
+        /* cmocka's print_error truncates long messages */
+        fputs(fails ? fails : "", stdout);
+        fflush(stdout);
         free(fails);
         fail_msg("%s: %u of %u runs failed (first %u shown above)", label,
                  b.runs - b.passed, b.runs, shown);
@@ -400,6 +406,113 @@ static SIM_MAYBE_UNUSED void test_bigwin_reorder_5(void **s)
     bigwin("bigwin-reord-5%", 0, 0.05);
 }
 
+/* ---- group 6: two-way transfers, half-close, slow reader ---------------- */
+
+static int edge_seen(const batch *b, int from, int to)
+{
+    return (b->edges[from] >> to) & 1u;
+}
+
+static void print_edges(const char *label, const batch *b)
+{
+    printf("[sim] %s state edges taken:", label);
+    for (int f = 0; f < SYNACK__STATE_COUNT; f++)
+        for (int t = 0; t < SYNACK__STATE_COUNT; t++)
+            if (edge_seen(b, f, t))
+                printf(" %s>%s", synack_state_name(f), synack_state_name(t));
+    printf("\n");
+}
+
+static void twoway(const char *label, double loss, uint64_t ab, uint64_t ba,
+                   unsigned seeds, batch *out)
+{
+    simnet_params p;
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.link.loss = loss;
+    p.nbytes = ab;
+    p.bidir = 1;
+    p.nbytes_back = ba;
+    run_batch_p(label, &p, seeds, out);
+    print_edges(label, out);
+}
+
+/* Both ends send the same amount and shut down when done; under loss the
+ * FINs sometimes cross (FIN-WAIT-1 -> CLOSING -> TIME-WAIT). */
+static SIM_MAYBE_UNUSED void test_twoway_equal(void **state)
+{
+    (void)state;
+    batch b;
+    twoway("2way-equal", 0, 2 * MiB, 2 * MiB, 10, &b);
+}
+
+static SIM_MAYBE_UNUSED void test_twoway_equal_loss(void **state)
+{
+    (void)state;
+    batch b;
+    twoway("2way-eq-loss-2%", 0.02, 2 * MiB, 2 * MiB, DEFAULT_SEEDS, &b);
+    /* some seeds close simultaneously */
+    assert_true(edge_seen(&b, SYNACK_FIN_WAIT_1, SYNACK_CLOSING));
+    assert_true(edge_seen(&b, SYNACK_CLOSING, SYNACK_TIME_WAIT));
+}
+
+/* B sends four times as much: A half-closed in FIN-WAIT-2 keeps receiving,
+ * B sends on in CLOSE-WAIT. */
+static SIM_MAYBE_UNUSED void test_twoway_asym_loss(void **state)
+{
+    (void)state;
+    batch b;
+    twoway("2way-asym-loss-5%", 0.05, 1 * MiB, 4 * MiB, DEFAULT_SEEDS, &b);
+    assert_true(edge_seen(&b, SYNACK_FIN_WAIT_1, SYNACK_FIN_WAIT_2));
+    assert_true(edge_seen(&b, SYNACK_ESTABLISHED, SYNACK_CLOSE_WAIT));
+}
+
+/* B shuts down at once: A sends its whole stream in CLOSE-WAIT. */
+static SIM_MAYBE_UNUSED void test_twoway_peer_shut_first(void **state)
+{
+    (void)state;
+    batch b;
+    twoway("2way-b-shut", 0.02, 4 * MiB, 0, DEFAULT_SEEDS, &b);
+    assert_true(edge_seen(&b, SYNACK_CLOSE_WAIT, SYNACK_LAST_ACK));
+}
+
+/* B reads at 2 Mbit/s with 64 KiB buffers: the window closes and opens again
+ * all the time (zero-window probes, window updates), under 2% loss. */
+static SIM_MAYBE_UNUSED void test_slow_reader(void **state)
+{
+    (void)state;
+    simnet_params p;
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.link.loss = 0.02;
+    p.nbytes = 1 * MiB;
+    p.read_rate_bps = 2000000;
+    p.rcvbuf = p.sndbuf = 65536;
+    batch b;
+    run_batch_p("slow-reader", &p, DEFAULT_SEEDS, &b);
+    /* 1 MiB at 2 Mbit/s takes at least 4 s */
+    assert_true(b.tmin >= 4 * SYNACK_SEC);
+}
+
+/* The same with 4 KiB buffers and no window scaling, two-way. */
+static SIM_MAYBE_UNUSED void test_slow_reader_small(void **state)
+{
+    (void)state;
+    static const char *const opts[] = {"tcp_window_scaling=0",
+                                       "tcp_rmem=4096 4096 4096",
+                                       "tcp_wmem=4096 4096 4096", NULL};
+    simnet_params p;
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.link.loss = 0.05;
+    p.nbytes = 256 * 1024;
+    p.bidir = 1;
+    p.nbytes_back = 64 * 1024;
+    p.read_rate_bps = 500000;
+    p.sysctls = opts;
+    run_batch_p("slow-small-2way", &p, DEFAULT_SEEDS, NULL);
+}
+
 /* Small buffers (window scaling off, 8 KiB each way): many window updates,
  * zero windows and persist probes under loss. */
 static SIM_MAYBE_UNUSED void test_small_buffers(void **state)
@@ -447,6 +560,14 @@ int main(void)
         cmocka_unit_test(test_bigwin_loss_5),
         cmocka_unit_test(test_bigwin_reorder_5),
         cmocka_unit_test(test_small_buffers),
+#endif
+#if SIM_GROUP == 0 || SIM_GROUP == 6
+        cmocka_unit_test(test_twoway_equal),
+        cmocka_unit_test(test_twoway_equal_loss),
+        cmocka_unit_test(test_twoway_asym_loss),
+        cmocka_unit_test(test_twoway_peer_shut_first),
+        cmocka_unit_test(test_slow_reader),
+        cmocka_unit_test(test_slow_reader_small),
 #endif
     };
     const char *filter = getenv("SYNACK_SIM_TEST");
