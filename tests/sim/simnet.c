@@ -107,6 +107,9 @@ typedef struct side {
     int overflow; /* more connections than MAX_CONNS */
     int verbose;  /* print every trace event to stderr */
     uint32_t edges[SYNACK__STATE_COUNT]; /* edges seen: bit `to` of [from] */
+    unsigned peer_mtu;  /* the other stack's IP MTU */
+    uint64_t oversize;  /* segments sent that exceed peer_mtu */
+    unsigned oversize_len;
     char first_bad[256];
 } side;
 
@@ -176,6 +179,15 @@ static void on_trace(void *ctx, const synack_trace_event *ev)
     side *s = ctx;
     if (s->verbose)
         print_event(s, ev);
+    if (ev->kind == SYNACK_TRACE_SEG_OUT && ev->seg && ev->seg->len) {
+        /* IP + TCP headers, timestamps the only option on data segments */
+        unsigned ip_len = 40 + (ev->seg->has_ts ? 12u : 0u) + ev->seg->len;
+        if (ip_len > s->peer_mtu) {
+            if (!s->oversize)
+                s->oversize_len = ip_len;
+            s->oversize++;
+        }
+    }
     if (ev->kind != SYNACK_TRACE_STATE)
         return;
     conn_rec *c = rec_find(s, ev->conn_id, 1);
@@ -325,6 +337,9 @@ static int new_stack(sim *s, side *d, const char *name, uint32_t ip,
     memcpy(c.mac, mac, 6);
     c.ip = ip;
     c.prefix_len = 24;
+    uint16_t mtu = d == &s->a ? s->p->mtu_a : s->p->mtu_b;
+    if (mtu)
+        c.mtu = mtu;
     c.seed = mix64(s->p->seed * 2 + seed_off);
     for (int i = 0; i < 16; i += 8) {
         uint64_t k = mix64(s->p->seed ^ (0x5ec7e7ULL << 8) ^ (seed_off << 40) ^
@@ -672,6 +687,10 @@ static void final_checks(sim *s, side *d)
         fail(s, "%s state trace: %s", d->name, d->first_bad);
     if (d->overflow)
         fail(s, "%s had more than %d connections", d->name, MAX_CONNS);
+    if (d->oversize)
+        fail(s, "%s sent %" PRIu64 " segments larger than the peer's MTU %u "
+                "(first: IP length %u)",
+             d->name, d->oversize, d->peer_mtu, d->oversize_len);
     for (int i = 0; i < d->nconns; i++) {
         conn_rec *c = &d->conns[i];
         if (c->nevents && c->last != SYNACK_CLOSED)
@@ -725,6 +744,11 @@ int simnet_run(const simnet_params *p, simnet_result *r)
                     .in = &s->ab};
     s->app_deadline = SYNACK_TIME_NEVER;
     simnet_link_str(&p->link, s->cfgstr, sizeof s->cfgstr);
+    if (p->mtu_a || p->mtu_b) {
+        size_t n = strlen(s->cfgstr);
+        snprintf(s->cfgstr + n, sizeof s->cfgstr - n, " mtu=%u/%u",
+                 p->mtu_a ? p->mtu_a : 1500, p->mtu_b ? p->mtu_b : 1500);
+    }
     if (p->bidir || p->read_rate_bps) {
         size_t n = strlen(s->cfgstr);
         if (p->bidir)
@@ -755,6 +779,8 @@ int simnet_run(const simnet_params *p, simnet_result *r)
         fail(s, "synack_link_new = %s", synack_errname(rc));
         goto out;
     }
+    s->a.peer_mtu = p->mtu_b ? p->mtu_b : 1500;
+    s->b.peer_mtu = p->mtu_a ? p->mtu_a : 1500;
     if (new_stack(s, &s->a, "A", A_IP, 1, 1) < 0 ||
         new_stack(s, &s->b, "B", B_IP, 2, 2) < 0)
         goto out;

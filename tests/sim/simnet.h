@@ -20,6 +20,8 @@
  *    synack_stack_new, and after synack_stack_del the allocator has every
  *    byte back (sizes given to mem_release are checked against the
  *    allocation);
+ *  - no data segment is larger than the peer's MTU (IP + TCP headers,
+ *    timestamps, payload);
  *  - with check_invariants, after every step of the loop: every connection
  *    is in a valid state, Recv-Q plus the receive window never exceed the
  *    receive buffer, Send-Q never exceeds the send buffer, nothing is
@@ -62,6 +64,9 @@ typedef struct simnet_params {
      * time (checked every 10 ms): a slow reader, zero windows. 0: as fast as
      * data comes. */
     uint64_t read_rate_bps;
+    /* IP MTU of A's and B's interface (0: 1500). No data segment may be
+     * larger than the receiving side's MTU (MSS option, RFC 9293 3.7.1). */
+    uint16_t mtu_a, mtu_b;
 } simnet_params;
 
 typedef struct simnet_result {

@@ -137,6 +137,22 @@ static void run_batch_p(const char *label, const simnet_params *base,
         snprintf(cfg + n, sizeof cfg - n, " rcvbuf=%d sndbuf=%d", base->rcvbuf,
                  base->sndbuf);
     }
+    if (base->bidir) {
+        size_t n = strlen(cfg);
+        snprintf(cfg + n, sizeof cfg - n, " two-way back=%llu",
+                 (unsigned long long)base->nbytes_back);
+    }
+    if (base->read_rate_bps) {
+        size_t n = strlen(cfg);
+        snprintf(cfg + n, sizeof cfg - n, " read=%gMbit/s",
+                 (double)base->read_rate_bps / 1e6);
+    }
+    if (base->mtu_a || base->mtu_b) {
+        size_t n = strlen(cfg);
+        snprintf(cfg + n, sizeof cfg - n, " mtu=%u/%u",
+                 base->mtu_a ? base->mtu_a : 1500,
+                 base->mtu_b ? base->mtu_b : 1500);
+    }
     for (const char *const *o = base->sysctls; o && *o; o++) {
         size_t n = strlen(cfg);
         snprintf(cfg + n, sizeof cfg - n, " %s", *o);
@@ -513,6 +529,26 @@ static SIM_MAYBE_UNUSED void test_slow_reader_small(void **state)
     run_batch_p("slow-small-2way", &p, DEFAULT_SEEDS, NULL);
 }
 
+/* Different MTUs: B's 576 (MSS 536) limits what A may send, and A's 9000
+ * does not make B send more than 1500 allows; two-way, 2% loss. */
+static SIM_MAYBE_UNUSED void test_mtu_mismatch(void **state)
+{
+    (void)state;
+    simnet_params p;
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.link.loss = 0.02;
+    p.nbytes = 2 * MiB;
+    p.bidir = 1;
+    p.nbytes_back = 2 * MiB;
+    p.mtu_a = 9000;
+    p.mtu_b = 576;
+    run_batch_p("mtu-9000/576", &p, DEFAULT_SEEDS, NULL);
+    p.mtu_a = 1500;
+    p.mtu_b = 9000;
+    run_batch_p("mtu-1500/9000", &p, 10, NULL);
+}
+
 /* Small buffers (window scaling off, 8 KiB each way): many window updates,
  * zero windows and persist probes under loss. */
 static SIM_MAYBE_UNUSED void test_small_buffers(void **state)
@@ -568,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_twoway_peer_shut_first),
         cmocka_unit_test(test_slow_reader),
         cmocka_unit_test(test_slow_reader_small),
+        cmocka_unit_test(test_mtu_mismatch),
 #endif
     };
     const char *filter = getenv("SYNACK_SIM_TEST");
