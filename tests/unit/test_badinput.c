@@ -57,6 +57,9 @@ typedef struct env {
     uint32_t dut_nxt;  /* next sequence number the DUT sends */
     uint64_t mem_established;
     uint32_t ip_id;
+    /* SYNACK_TRACE_DROP events seen, and the reason of the last */
+    uint64_t trace_drops;
+    int trace_last_reason;
 } env;
 
 /* ---- allocator that counts, so the test sees every byte come back ------ */
@@ -92,6 +95,15 @@ static void capture(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
     frame *c = &e->cap[e->ncap++];
     c->len = len < MAXF ? len : MAXF;
     memcpy(c->b, f, c->len);
+}
+
+static void on_trace(void *ctx, const synack_trace_event *ev)
+{
+    env *e = ctx;
+    if (ev->kind == SYNACK_TRACE_DROP) {
+        e->trace_drops++;
+        e->trace_last_reason = ev->drop_reason;
+    }
 }
 
 /* ---- frame builders -------------------------------------------------------- */
@@ -290,6 +302,7 @@ static int setup(void **state)
     assert_non_null(e);
     e->now = SYNACK_SEC;
     counting_stack(e, &e->st, DUT_IP, DUT_MAC);
+    synack_set_trace(e->st, on_trace, e);
     assert_int_equal(synack_arp_add(e->st, PEER_IP, PEER_MAC, e->now), 0);
 
     e->lh = synack_socket(e->st);
@@ -423,8 +436,16 @@ static void expect_drop_(env *e, const uint8_t *f, size_t len, int reason,
     synack_stack_stats b, a;
     synack_stack_get_stats(e->st, &b);
     e->ncap = 0;
+    uint64_t tb = e->trace_drops;
     input(e, f, len);
     synack_stack_get_stats(e->st, &a);
+    if (e->trace_drops != tb + 1 || e->trace_last_reason != reason)
+        fail_msg("%s:%d %s (len %zu): trace hook saw %llu drop event(s), "
+                 "last %s; expected one, %s",
+                 file, line, what, len,
+                 (unsigned long long)(e->trace_drops - tb),
+                 synack_drop_name(e->trace_last_reason),
+                 synack_drop_name(reason));
     if (a.frames_in != b.frames_in + 1)
         fail_msg("%s:%d %s: frames_in went %llu -> %llu", file, line, what,
                  (unsigned long long)b.frames_in,
@@ -453,8 +474,12 @@ static void expect_accept_(env *e, const uint8_t *f, size_t len,
     synack_stack_stats b, a;
     synack_stack_get_stats(e->st, &b);
     e->ncap = 0;
+    uint64_t tb = e->trace_drops;
     input(e, f, len);
     synack_stack_get_stats(e->st, &a);
+    if (e->trace_drops != tb)
+        fail_msg("%s:%d %s: trace hook reported a drop (%s)", file, line, what,
+                 synack_drop_name(e->trace_last_reason));
     for (int r = 1; r < SYNACK__DROP_COUNT; r++)
         if (a.drops[r] != b.drops[r])
             fail_msg("%s:%d %s: dropped as %s, expected it accepted", file,
@@ -1218,6 +1243,7 @@ static void garbage_one(env *e, const uint8_t *f, size_t len, int is_rst,
     synack_stack_stats b, a;
     synack_stack_get_stats(e->st, &b);
     e->ncap = 0;
+    uint64_t tb = e->trace_drops;
     input(e, f, len);
     synack_stack_get_stats(e->st, &a);
     t->frames++;
@@ -1235,6 +1261,11 @@ static void garbage_one(env *e, const uint8_t *f, size_t len, int is_rst,
     }
     if (!ndrop)
         t->accepted++;
+    if (e->trace_drops - tb != (uint64_t)ndrop)
+        fail_msg("garbage seed %llu frame %llu: %d drop counter increments "
+                 "but %llu trace drop events",
+                 (unsigned long long)seed, (unsigned long long)i, ndrop,
+                 (unsigned long long)(e->trace_drops - tb));
     if (silent && e->ncap)
         fail_msg("garbage seed %llu frame %llu (len %zu): silently dropped "
                  "but %zu frame(s) sent",
