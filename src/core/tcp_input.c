@@ -436,7 +436,7 @@ static void listen_input(synack_stack *st, tcb *lp, const seg *s,
 static int establish(synack_stack *st, tcb *tp, synack_time_t now)
 {
     if (tcp_alloc_buffers(st, tp) < 0) {
-        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_RST | SYNACK_TH_ACK, now);
         tcp_close_conn(st, tp, SYNACK_ENOMEM, now);
         return GONE;
     }
@@ -756,7 +756,7 @@ static int process_text(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     if (tp->orphan && SEQ_GT(s->seq + s->dlen, tp->rcv_nxt)) {
         /* new data for a closed socket: nobody will read it */
         drop(st, tp, s, SYNACK_DROP_TCP_RCV_SHUTDOWN, now);
-        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_RST | SYNACK_TH_ACK, now);
         tcp_close_conn(st, tp, 0, now);
         return GONE;
     }

@@ -178,9 +178,14 @@ void tcp_send_ctl(synack_stack *st, tcb *tp, uint32_t seq, uint8_t flags,
     send_segment(st, tp, seq, flags, 0, 0, false, now);
 }
 
+/* A segment without data carries SND.MAX, not SND.NXT: after a timeout
+ * rewinds SND.NXT (go-back-N), an old sequence number would make the peer
+ * discard the segment as unacceptable and never see its ACK -- with data
+ * flowing both ways, both ends can then wait on each other for ever (the
+ * 4.4BSD tcp_output comment makes the same point). */
 void tcp_send_ack(synack_stack *st, tcb *tp, synack_time_t now)
 {
-    tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_ACK, now);
+    tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_ACK, now);
 }
 
 void tcp_challenge_ack(synack_stack *st, tcb *tp, synack_time_t now)

@@ -154,7 +154,7 @@ static void keep_timeout(synack_stack *st, tcb *tp, synack_time_t now)
             : (int)tp->keep_probes >= tcp_keepcnt(st, tp);
     if (give_up) {
         st->cause = "timeout keepalive";
-        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_RST | SYNACK_TH_ACK, now);
         tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
         return;
     }

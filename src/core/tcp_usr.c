@@ -207,7 +207,7 @@ static void send_rst(synack_stack *st, tcb *tp, synack_time_t now)
     case SYNACK_FIN_WAIT_1:
     case SYNACK_FIN_WAIT_2:
     case SYNACK_CLOSE_WAIT:
-        tcp_send_ctl(st, tp, tp->snd_nxt, SYNACK_TH_RST | SYNACK_TH_ACK, now);
+        tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_RST | SYNACK_TH_ACK, now);
         break;
     default:
         break;
