@@ -154,12 +154,13 @@ static void print_event(const side *s, const synack_trace_event *ev)
         if (!g)
             break;
         fprintf(stderr,
-                "%12.6f %s #%u %s seq=%u ack=%u %s len=%u wnd=%u%s%s\n",
+                "%12.6f %s #%u %s seq=%u ack=%u %s len=%u wnd=%u",
                 (double)ev->now / 1e9, s->name, ev->conn_id,
                 ev->kind == SYNACK_TRACE_SEG_IN ? "in " : "out", g->seq, g->ack,
-                synack_flags_str(g->flags, fl, sizeof fl), g->len, g->wnd,
-                g->has_ts ? "" : " (no TS)",
-                ev->retransmit ? " RETRANSMIT" : "");
+                synack_flags_str(g->flags, fl, sizeof fl), g->len, g->wnd);
+        if (g->has_ts)
+            fprintf(stderr, " ts=%u ecr=%u", g->tsval, g->tsecr);
+        fprintf(stderr, "%s\n", ev->retransmit ? " RETRANSMIT" : "");
         break;
     case SYNACK_TRACE_DROP:
         fprintf(stderr, "%12.6f %s #%u DROP %s%s\n", (double)ev->now / 1e9,

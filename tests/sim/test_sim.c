@@ -529,6 +529,37 @@ static SIM_MAYBE_UNUSED void test_slow_reader_small(void **state)
     run_batch_p("slow-small-2way", &p, DEFAULT_SEEDS, NULL);
 }
 
+/* Two-way under every impairment at once, and under heavy loss. */
+static SIM_MAYBE_UNUSED void test_twoway_mixed(void **state)
+{
+    (void)state;
+    simnet_params p;
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.link.loss = 0.02;
+    p.link.reorder = 0.02;
+    p.link.dup = 0.02;
+    p.link.corrupt = 0.005;
+    p.link.jitter = 100 * SYNACK_USEC;
+    p.link.rate_bps = 100000000;
+    p.link.queue_limit = 200;
+    p.nbytes = 2 * MiB;
+    p.bidir = 1;
+    p.nbytes_back = 2 * MiB;
+    batch b;
+    run_batch_p("2way-mixed", &p, DEFAULT_SEEDS, &b);
+    print_edges("2way-mixed", &b);
+
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.link.loss = 0.20;
+    p.nbytes = 256 * 1024;
+    p.bidir = 1;
+    p.nbytes_back = 256 * 1024;
+    run_batch_p("2way-loss-20%", &p, DEFAULT_SEEDS, &b);
+    print_edges("2way-loss-20%", &b);
+}
+
 /* Different MTUs: B's 576 (MSS 536) limits what A may send, and A's 9000
  * does not make B send more than 1500 allows; two-way, 2% loss. */
 static SIM_MAYBE_UNUSED void test_mtu_mismatch(void **state)
@@ -605,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_slow_reader),
         cmocka_unit_test(test_slow_reader_small),
         cmocka_unit_test(test_mtu_mismatch),
+        cmocka_unit_test(test_twoway_mixed),
 #endif
     };
     const char *filter = getenv("SYNACK_SIM_TEST");
