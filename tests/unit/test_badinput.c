@@ -1511,6 +1511,7 @@ static void test_random_garbage(void **state)
             printf(" %s=%llu", synack_drop_name(r),
                    (unsigned long long)t.drops[r]);
     printf("\n");
+    fflush(stdout);
     /* The connection survived, and nothing else is left alive. */
     assert_int_equal(synack_stack_conn_count(e->st), 1);
 }
