@@ -111,6 +111,36 @@ void synack_link_get_stats(const synack_link *l, synack_link_stats *out);
  * wrapper owns `inner` and destroys it with itself. */
 int synack_pcap_wrap(synack_dev *inner, const char *path, synack_dev **out);
 
+/* ---- Linux TAP device ------------------------------------------------------
+ * A TAP interface (IFF_TAP | IFF_NO_PI), opened non-blocking; the interface
+ * is created if it does not exist (needs CAP_NET_ADMIN). Frames are read in
+ * poll() (driven by the real-time loop through fd()) and written in
+ * transmit(). Optionally the kernel's side of the link is set up too, so
+ * that one command is enough: the address host_ip/host_prefix is assigned
+ * to the interface and the link brought up. */
+typedef struct synack_tap_config {
+    const char *ifname;  /* e.g. "tap0" (at most 15 characters) */
+    uint32_t host_ip;    /* 0: leave the kernel side's addresses alone */
+    uint8_t host_prefix; /* with host_ip */
+    int bring_up;        /* set the link up (implied by host_ip) */
+    uint16_t mtu;        /* 0: leave the MTU alone */
+} synack_tap_config;
+
+/* 0, or a negative SYNACK_E* code with a sentence in err (which may be
+ * NULL) saying what failed and why, e.g. "open /dev/net/tun: Permission
+ * denied (needs root or CAP_NET_ADMIN)". */
+int synack_tap_open(const synack_tap_config *cfg, synack_dev **out,
+                    char *err, size_t errlen);
+/* The interface's name as the kernel reports it. */
+const char *synack_tap_name(const synack_dev *d);
+
+/* ---- bridge --------------------------------------------------------------
+ * Connect two devices back to back: what a receives is transmitted on b
+ * and the other way round. With a link port on one side and a TAP on the
+ * other, the link's impairments apply to everything that crosses between
+ * the stack and the TAP, in both directions. */
+void synack_bridge(synack_dev *a, synack_dev *b);
+
 /* ---- virtual-time loop ----------------------------------------------------
  * Runs stacks and devices by jumping straight to the next deadline. */
 typedef struct synack_vloop synack_vloop;

@@ -19,3 +19,15 @@ void synack_attach(synack_stack *st, synack_dev *d)
     synack_stack_set_output(st, attach_output, d);
     synack_dev_set_rx(d, attach_input, st);
 }
+
+static void bridge_forward(void *ctx, const uint8_t *frame, size_t len,
+                           synack_time_t now)
+{
+    synack_dev_transmit(ctx, frame, len, now);
+}
+
+void synack_bridge(synack_dev *a, synack_dev *b)
+{
+    synack_dev_set_rx(a, bridge_forward, b);
+    synack_dev_set_rx(b, bridge_forward, a);
+}
