@@ -522,6 +522,12 @@ static void serve_one(struct ctl_server *s, int c)
         write_all(c, b.p, b.len,
                   synack_rtloop_clock() + CTL_SERVER_WRITE_MS * SYNACK_MSEC);
     free(b.p);
+    /* Unread input would turn our close into a reset for the client, which
+     * could then miss the answer: drop what is already there. */
+    shutdown(c, SHUT_WR);
+    for (int i = 0; i < 64; i++)
+        if (recv(c, line, sizeof line, 0) <= 0)
+            break;
 }
 
 static void on_listen(void *ctx, int fd, synack_time_t now)
@@ -701,7 +707,7 @@ int ctl_server_open(ctl_server **out, const char *ifname, const char *command,
     }
     s->ino = sb.st_ino;
     s->dev = sb.st_dev;
-    if (listen(s->fd, 16) != 0 || set_flags(s->fd) != 0) {
+    if (listen(s->fd, 64) != 0 || set_flags(s->fd) != 0) {
         errf(err, errlen, "control socket %s: listen: %s", s->path,
              strerror(errno));
         goto fail_unlink;
@@ -840,6 +846,8 @@ int ctl_request(const char *path, const char *request, int timeout_ms,
             break;
         if (errno == EINTR)
             continue;
+        if (errno == ECONNRESET && len > 0)
+            break; /* the server closed with our input unread: answered */
         int e = errno;
         free(buf);
         close(fd);
