@@ -18,6 +18,7 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do
         kill "$p" 2>/dev/null
+        kill -CONT "$p" 2>/dev/null # a stopped one must see the TERM
     done
     for p in "${pids[@]}"; do
         wait "$p" 2>/dev/null
@@ -400,6 +401,55 @@ close)
     [ -e "$DIR/ctl0.sock" ] && fail "the socket file was left behind"
     run 0 "$SYNACK" ss -a
     [ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ] || fail "more than the header: $OUT"
+    ;;
+stopped)
+    # a stopped process: clients say so after their timeout instead of
+    # hanging, and a new server does not take the name over
+    start ctl0
+    kill -STOP "$PID"
+    t0=$(date +%s)
+    run 1 "$SYNACK" ss -a
+    has "^synack ss: $DIR/ctl0\.sock: no answer within 2000 ms \(is the process stopped\?\)$"
+    has "$HEADER"
+    [ $(($(date +%s) - t0)) -le 5 ] || fail "ss took more than 5 s"
+    run 1 "$SYNACK" sysctl --if ctl0 tcp_syn_retries
+    has "no answer within 2000 ms"
+    run 1 "$SRV" ctl0 second
+    has "ctl0\.sock is in use but its process does not answer"
+    [ -S "$DIR/ctl0.sock" ] || fail "the socket of the stopped process was removed"
+    kill -CONT "$PID"
+    run 0 "$SYNACK" ss -a
+    has "^LISTEN .*\(pid=$PID,if=ctl0\)$"
+    ;;
+permission)
+    # as another user: the directory, then one socket, are not ours
+    if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+        echo "skipped: needs root and setpriv to act as another user"
+        exit 77
+    fi
+    start ctl0
+    chmod 755 "$tmp"
+    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    if ! as_nobody test -x "$SYNACK"; then
+        echo "skipped: $SYNACK is not reachable for user 65534"
+        exit 77
+    fi
+    run 1 as_nobody "$SYNACK" ss
+    has "^synack ss: cannot read $DIR: permission denied \(its synack processes run as another user; run as that user or as root\)$"
+    has "$HEADER"
+    run 1 as_nobody "$SYNACK" sysctl
+    has "^synack sysctl: cannot read $DIR: permission denied"
+    chmod 755 "$DIR"
+    run 1 as_nobody "$SYNACK" ss -a
+    has "^synack ss: $DIR/ctl0\.sock: permission denied \(that process runs as another user; run as that user or as root\)$"
+    run 1 as_nobody "$SYNACK" sysctl --if ctl0
+    has "^synack sysctl: $DIR/ctl0\.sock: permission denied"
+    run 1 as_nobody "$SYNACK" sysctl
+    has "^synack sysctl: $DIR/ctl0\.sock: permission denied$"
+    has "no running synack process .*some control sockets were not accessible"
+    # the owner still gets through
+    run 0 "$SYNACK" ss -a
+    has "\(pid=$PID,if=ctl0\)$"
     ;;
 *)
     echo "unknown case $case_name"
