@@ -1,0 +1,297 @@
+# tests/interop/lib.sh: the shell library of the interop tests. Sourced by
+# each case script (bash, set -euo pipefail) after it sets INTEROP_CASE:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   interop_init "$@"          # SYNACK binary as $1; skips (77) or sets up
+#
+# Everything a test does happens inside a network namespace it creates
+# itself (synack-<case>-<pid>): synack creates its TAP device there and
+# gives the kernel's side of it the address HOST_IP; the Linux peers run
+# there too (`nsx CMD...`). Nothing leaves the namespace: the only other
+# interface in it is its own loopback. The EXIT trap kills what the test
+# started, deletes the namespace and the temporary directory, also on
+# failure, and on failure prints the logs.
+#
+# Skips: without root, CAP_NET_ADMIN/CAP_SYS_ADMIN, /dev/net/tun or a
+# namespace that can be created, the test prints "SKIP: <reason>" and exits
+# 77, which ctest (SKIP_RETURN_CODE 77) reports as skipped, never as passed.
+# SYNACK_INTEROP_REQUIRE=1 turns every skip into a failure.
+#
+# Addresses: synack is SYNACK_IP (10.77.0.2/24) on TAP device TAP (stap0),
+# the kernel is HOST_IP (10.77.0.1) on the same device.
+
+SYNACK_IP=10.77.0.2
+HOST_IP=10.77.0.1
+PREFIX=24
+TAP=stap0
+# the options every live synack command gets
+TAPOPTS=(--tap "$TAP" --ip "$SYNACK_IP/$PREFIX" --host-ip "$HOST_IP/$PREFIX")
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PEER=("${PYTHON3:-python3}" "$HERE/peer.py")
+
+NS=
+TMP=
+PIDS=()
+_failed=1
+
+say() { printf '%s\n' "$*"; }
+# section TITLE: a header line in the test's output
+section() { printf '\n== %s\n' "$*"; }
+
+skip() {
+    if [ "${SYNACK_INTEROP_REQUIRE:-}" = 1 ]; then
+        echo "FAIL: cannot run (SYNACK_INTEROP_REQUIRE=1): $*"
+        exit 1
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+# _cap N: is capability bit N in our effective set?
+_cap() {
+    local eff
+    eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+    [ -n "$eff" ] || return 1
+    (((0x$eff >> $1) & 1))
+}
+
+# need CMD...: skip when a program the test uses is missing (scripts/deps
+# installs them all).
+need() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 ||
+            skip "$c is not installed (scripts/deps installs it)"
+    done
+}
+
+_dump_logs() {
+    local f
+    [ -n "$TMP" ] && [ -d "$TMP" ] || return 0
+    for f in "$TMP"/*.out "$TMP"/*.err; do
+        [ -s "$f" ] || continue
+        echo "---- $(basename "$f") (last 30 lines):"
+        tail -n 30 "$f" | cut -c1-300
+    done
+}
+
+_cleanup() {
+    local rc=$?
+    set +e
+    trap - EXIT INT TERM
+    if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+        _dump_logs
+    fi
+    # what we started, then whatever is left inside our own namespace
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    if [ -n "$NS" ]; then
+        for p in $(ip netns pids "$NS" 2>/dev/null); do
+            kill -TERM "$p" 2>/dev/null
+        done
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break
+            sleep 0.2
+        done
+        for p in $(ip netns pids "$NS" 2>/dev/null); do
+            kill -KILL "$p" 2>/dev/null
+        done
+        ip netns del "$NS" 2>/dev/null
+    fi
+    for p in "${PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+    done
+    if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+        if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ "${SYNACK_INTEROP_KEEP:-}" = 1 ]; then
+            echo "kept $TMP"
+        else
+            rm -rf "$TMP"
+        fi
+    fi
+    exit $rc
+}
+
+# interop_init SYNACK: check the privileges, make the namespace and the
+# temporary directory, point XDG_RUNTIME_DIR there.
+interop_init() {
+    SYNACK=${1:-}
+    [ -n "$SYNACK" ] || fail "usage: $0 SYNACK-BINARY"
+    [ -x "$SYNACK" ] || fail "$SYNACK is not an executable"
+    SYNACK=$(cd "$(dirname "$SYNACK")" && pwd)/$(basename "$SYNACK")
+    local case=${INTEROP_CASE:-$(basename "$0" .sh)}
+    # a capture left by an earlier run must not stand in for this one
+    if [ -n "${INTEROP_PCAP_DIR:-}" ]; then
+        rm -f "$INTEROP_PCAP_DIR/$(basename "$0" .sh).pcap"
+    fi
+
+    [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces and a TAP device); running as uid $(id -u)"
+    _cap 12 || skip "needs CAP_NET_ADMIN"
+    _cap 21 || skip "needs CAP_SYS_ADMIN (ip netns add)"
+    [ -c /dev/net/tun ] || skip "/dev/net/tun is missing (no TUN/TAP support)"
+    need ip "${PEER[0]}"
+
+    trap _cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/synack-interop-$case.XXXXXX")
+    # control sockets: $XDG_RUNTIME_DIR/synack/<ifname>.sock, ours alone
+    export XDG_RUNTIME_DIR=$TMP/run
+    mkdir -m 700 "$XDG_RUNTIME_DIR"
+
+    local name err
+    name=synack-$case-$$
+    name=${name:0:40}
+    if ! err=$(ip netns add "$name" 2>&1); then
+        skip "cannot create a network namespace: $err"
+    fi
+    NS=$name
+    ip netns exec "$NS" ip link set lo up ||
+        fail "cannot bring up lo in namespace $NS"
+    say "namespace $NS, temporary directory $TMP"
+}
+
+# nsx CMD...: run CMD inside the test's namespace.
+nsx() { ip netns exec "$NS" "$@"; }
+
+# start NAME CMD...: run CMD in the namespace in the background, stdout to
+# $TMP/NAME.out, stderr to $TMP/NAME.err, stdin from /dev/null unless
+# START_STDIN names a file (or fifo). Sets LAST_PID; the process is killed
+# at exit if still running.
+start() {
+    local name=$1
+    shift
+    local in=${START_STDIN:-/dev/null}
+    ip netns exec "$NS" "$@" <"$in" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+# wait_line FILE REGEX TIMEOUT PID: wait until a line of FILE matches the
+# extended REGEX; fail if PID exits first or TIMEOUT seconds pass.
+wait_line() {
+    local file=$1 re=$2 timeout=$3 pid=$4
+    local end=$((SECONDS + timeout))
+    while :; do
+        if [ -f "$file" ] && grep -Eq -- "$re" "$file"; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            # one last look: it may have printed the line and exited
+            [ -f "$file" ] && grep -Eq -- "$re" "$file" && return 0
+            fail "process $pid exited before printing /$re/ to $(basename "$file")"
+        fi
+        [ $SECONDS -lt $end ] ||
+            fail "no line /$re/ in $(basename "$file") after ${timeout}s"
+        sleep 0.05
+    done
+}
+
+# synack_server NAME SUBCOMMAND ARGS...: start `synack SUBCOMMAND --tap ...
+# ARGS` in the namespace and wait (20 s at most) for its ready line: the
+# first line it prints on stdout; for `listen`, whose stdout is the data,
+# its "listening on" line on stderr. Sets SERVER_PID.
+synack_server() {
+    local name=$1 sub=$2 file=out re=.
+    shift 2
+    if [ "$sub" = listen ]; then
+        file=err
+        re='listening on'
+    fi
+    start "$name" "$SYNACK" "$sub" "${TAPOPTS[@]}" "$@"
+    SERVER_PID=$LAST_PID
+    wait_line "$TMP/$name.$file" "$re" 20 "$SERVER_PID"
+    say "synack $sub ready: $(grep -E -m 1 -- "$re" "$TMP/$name.$file")"
+}
+
+# peer_server NAME ARGS...: start peer.py's server mode ARGS in the
+# namespace and wait for it to listen. Sets PEER_PID.
+peer_server() {
+    local name=$1
+    shift
+    start "$name" "${PEER[@]}" "$@"
+    PEER_PID=$LAST_PID
+    wait_line "$TMP/$name.err" '^peer: listening ' 20 "$PEER_PID"
+}
+
+# wait_exit PID TIMEOUT: wait for a background process; its exit status
+# goes to WAIT_RC (124 after TIMEOUT seconds, the process then killed).
+wait_exit() {
+    local pid=$1 timeout=$2
+    local end=$((SECONDS + timeout))
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $SECONDS -ge $end ]; then
+            kill -TERM "$pid" 2>/dev/null
+            sleep 0.5
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null || true
+            WAIT_RC=124
+            return 0
+        fi
+        sleep 0.05
+    done
+    WAIT_RC=0
+    wait "$pid" || WAIT_RC=$?
+}
+
+# field NAME FILE: the value of NAME=VALUE in peer.py's result line
+field() {
+    sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -n 1
+}
+
+# sha FILE: its sha256
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# same WHAT A B: fail unless A and B are equal
+same() {
+    [ "$2" = "$3" ] || fail "$1: '$2' != '$3'"
+    say "ok: $1 ($2)"
+}
+
+# randfile FILE BYTES: BYTES random bytes
+randfile() {
+    head -c "$2" /dev/urandom >"$1"
+    [ "$(stat -c %s "$1")" -eq "$2" ] || fail "could not write $2 bytes to $1"
+}
+
+# mbps BYTES SECONDS: MB/s, one decimal
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s; else print "inf" }'; }
+
+# now: seconds since the epoch with nanoseconds
+now() { date +%s.%N; }
+
+# keep_pcap FILE: leave FILE for case 8 as INTEROP_PCAP_DIR/<script>.pcap
+# (when INTEROP_PCAP_DIR is set, as ctest sets it)
+keep_pcap() {
+    local d=${INTEROP_PCAP_DIR:-}
+    [ -n "$d" ] || return 0
+    [ -s "$1" ] || fail "no capture in $1"
+    mkdir -p "$d"
+    mv "$1" "$d/$(basename "$0" .sh).pcap"
+}
+
+# tshark_clean FILE: every frame synack sent (source IP SYNACK_IP, or an
+# ARP from it) decodes without a malformed packet or an expert error
+# (checksum errors included). Prints the number of frames checked.
+tshark_clean() {
+    local f=$1 sent bad
+    sent="(ip.src == $SYNACK_IP || arp.src.proto_ipv4 == $SYNACK_IP)"
+    bad=$(tshark -n -r "$f" -o tcp.check_checksum:TRUE \
+        -o ip.check_checksum:TRUE \
+        -Y "$sent && (_ws.malformed || _ws.expert.severity >= error)" \
+        2>"$TMP/tshark.err") || fail "tshark -r $f failed: $(cat "$TMP/tshark.err")"
+    if [ -n "$bad" ]; then
+        printf '%s\n' "$bad" | head -n 20
+        fail "tshark: malformed frames or errors among those synack sent in $(basename "$f")"
+    fi
+    TSHARK_FRAMES=$(tshark -n -r "$f" -Y "$sent" -T fields -e frame.number \
+        2>/dev/null | wc -l)
+    [ "$TSHARK_FRAMES" -gt 0 ] || fail "no frame from $SYNACK_IP in $(basename "$f")"
+}
