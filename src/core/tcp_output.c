@@ -301,6 +301,16 @@ static void send_syn(synack_stack *st, tcb *tp, synack_time_t now)
         tcp_arm_rexmt(st, tp, now);
 }
 
+/* RFC 3042 Limited Transmit: on each of the first two duplicate ACKs one
+ * new segment may go beyond cwnd, so that a loss in a small window still
+ * brings the third duplicate ACK (fast retransmit) instead of a timeout. */
+static uint32_t limited_transmit(const tcb *tp)
+{
+    if (tp->in_recovery || tp->dupacks == 0 || tp->dupacks > 2)
+        return 0;
+    return tp->dupacks * (uint32_t)tp->mss;
+}
+
 static bool can_send_data(const tcb *tp)
 {
     switch (tp->state) {
@@ -343,7 +353,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         uint32_t fin_seq = tp->tx_seq + tp->tx_len;
         bool fin_done = tp->fin_queued && SEQ_GT(tp->snd_nxt, fin_seq);
         uint32_t avail = off <= tp->tx_len ? tp->tx_len - off : 0;
-        uint32_t wnd = min32(tp->snd_wnd, tp->cwnd);
+        uint32_t wnd = min32(tp->snd_wnd, tp->cwnd + limited_transmit(tp));
         uint32_t inflight = tp->snd_nxt - tp->snd_una;
         uint32_t usable = wnd > inflight ? wnd - inflight : 0;
         uint32_t mss = seg_payload(tp);
