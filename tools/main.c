@@ -16,6 +16,18 @@ static const struct command commands[] = {
     {"sim", "two stacks over a simulated link, drawn as the RFC ladder "
             "diagram",
      sim_main},
+    {"echo", "on a TAP device: echo what each connection sends", live_main},
+    {"discard", "on a TAP device: read and discard (a bulk sink)",
+     live_main},
+    {"http", "on a TAP device: HTTP/1.1 file server with keep-alive",
+     live_main},
+    {"listen", "on a TAP device: accept one connection, stdin/stdout (nc -l)",
+     live_main},
+    {"connect", "on a TAP device: connect, stdin/stdout (nc)", live_main},
+    {"ss", "connections of every running synack process (like ss -tan)",
+     ss_main},
+    {"sysctl", "read or change tunables of a running synack process",
+     sysctl_main},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

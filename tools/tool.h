@@ -13,4 +13,13 @@ enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
 /* `synack sim ...`: argv[0] is "sim". Returns the exit code. */
 int sim_main(int argc, char **argv);
 
+/* `synack echo|discard|http|listen|connect ...` (tools/live.c): argv[0]
+ * names the subcommand. */
+int live_main(int argc, char **argv);
+
+/* `synack ss ...` and `synack sysctl ...` (tools/ss.c, tools/sysctl.c):
+ * clients of the control socket of running synack processes. */
+int ss_main(int argc, char **argv);
+int sysctl_main(int argc, char **argv);
+
 #endif

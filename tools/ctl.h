@@ -1,0 +1,37 @@
+/*
+ * The control socket of a running synack process. Every live subcommand
+ * (echo, discard, http, listen, connect) serves one; `synack ss` and
+ * `synack sysctl` are its clients.
+ *
+ * Where: $XDG_RUNTIME_DIR/synack/ when XDG_RUNTIME_DIR is set, else
+ * /run/synack/; the socket is named after the interface: <dir>/<ifname>.sock
+ * (a Unix-domain stream socket, mode 0600). One request per connection, a
+ * line of text; the answer follows and the server closes. The protocol is
+ * private to synack (both ends are in tools/) and versioned in its first
+ * answer line.
+ */
+#ifndef SYNACK_TOOLS_CTL_H
+#define SYNACK_TOOLS_CTL_H
+
+#include <stddef.h>
+
+#include <synack/dev.h>
+#include <synack/synack.h>
+
+/* The directory (without the trailing slash) into buf; 0 or -1. */
+int ctl_dir(char *buf, size_t len);
+
+typedef struct ctl_server ctl_server;
+
+/* Create the socket for interface `ifname` (replacing a stale one left by a
+ * dead process; refusing, with a message in err, when a live process
+ * already serves that name) and register it with the loop, so requests are
+ * answered from synack_rtloop_once(). `command` ("echo", ...) is reported
+ * to clients. 0, or -1 with a sentence in err. */
+int ctl_server_open(ctl_server **out, const char *ifname, const char *command,
+                    synack_stack *st, synack_rtloop *loop, char *err,
+                    size_t errlen);
+/* Close and remove the socket file. NULL is fine. */
+void ctl_server_close(ctl_server *s);
+
+#endif
