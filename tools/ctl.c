@@ -446,6 +446,10 @@ static void answer(struct ctl_server *s, char *line, struct sbuf *b)
                                       ? "sysctl-get NAME"
                                       : "sysctl-set NAME VALUE");
         return;
+    } else if (strcmp(line, "hello") == 0 || strcmp(line, "conns") == 0 ||
+               strcmp(line, "sysctl-list") == 0) {
+        put_error(b, "request '%s' takes no argument", line);
+        return;
     } else {
         put_error(b,
                   "unknown request '%s' (the requests are: hello, conns, "

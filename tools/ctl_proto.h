@@ -39,6 +39,14 @@
  * sysctl-*:    sysctl<TAB>NAME<TAB>VALUE<TAB>HELP
  *   NAME is the short name (tcp_syn_retries); numbers of a vector value are
  *   separated by single spaces.
+ *
+ * Errors (status line only, no "end"): "unknown tunable NAME", "invalid
+ * value 'V' (NAME: HELP; accepted: LO to HI)", "value out of range (NAME:
+ * HELP; accepted: LO to HI)" (the range only for one-number tunables),
+ * "unknown request 'WORD' (the requests are: ...)", "request 'WORD' takes
+ * no argument", "usage: sysctl-get NAME", "request line too long (at most
+ * 1024 bytes)". A client that sends nothing within CTL_SERVER_READ_MS is
+ * closed without an answer.
  */
 #ifndef SYNACK_TOOLS_CTL_PROTO_H
 #define SYNACK_TOOLS_CTL_PROTO_H
