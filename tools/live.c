@@ -909,6 +909,14 @@ static int parse_args(const char *prog, int argc, char **argv,
         return -1;
     }
     uint32_t mask = a->prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> a->prefix);
+    if (a->gateway &&
+        ((a->gateway & mask) != (a->ip & mask) || a->gateway == a->ip)) {
+        fprintf(stderr,
+                "%s: --gateway must be another address inside synack's "
+                "subnet (--ip)\n",
+                prog);
+        return -1;
+    }
     if (a->have_host_ip && (a->host_ip & mask) != (a->ip & mask) &&
         !a->gateway)
         fprintf(stderr,

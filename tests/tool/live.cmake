@@ -95,3 +95,5 @@ synack_live_test(http_bad_root 2 http ${LIVE_OK} --root /nonexistent-synack-dir 
   "synack http: --root /nonexistent-synack-dir: No such file or directory")
 synack_live_test(http_root_file 2 http ${LIVE_OK} --root ${CMAKE_CURRENT_LIST_FILE} --
   "synack http: --root .*live.cmake: not a directory")
+synack_live_test(gateway_off_link 2 echo ${LIVE_OK} --gateway 192.168.1.1 --
+  "synack echo: --gateway must be another address inside synack's subnet")
