@@ -565,6 +565,7 @@ struct args {
     int have_ip, have_host_ip, have_mac, have_seed;
     uint16_t port;
     int have_port;
+    int wait_closed; /* listen/connect: stay until TIME-WAIT is over */
     const char *root;
     uint32_t peer_ip;
     struct tool_opts o;
@@ -645,6 +646,14 @@ static void usage(FILE *out, enum cmd c)
                 cmds[c].port);
     if (c == CMD_HTTP)
         fprintf(out, "  --root DIR        directory served (default .)\n");
+    if (c >= CMD_LISTEN)
+        fprintf(out,
+                "  --wait-closed     after the transfer, keep running until "
+                "the connection\n"
+                "                    is gone, TIME-WAIT included (default: "
+                "exit once only\n"
+                "                    TIME-WAIT is left); see -o "
+                "tcp_timewait_len\n");
     fprintf(out,
             "  --list-tunables   list the tunables (-o) and exit\n"
             "  -h, --help        this text\n"
@@ -841,6 +850,10 @@ static int parse_args(const char *prog, int argc, char **argv,
                 ((v = opts_value(prog, argc, argv, &i, "--port", &m)) || m)) {
                 if (!v || parse_port(prog, "--port", v, &a->port))
                     return -1;
+                continue;
+            }
+            if (a->cmd >= CMD_LISTEN && strcmp(s, "--wait-closed") == 0) {
+                a->wait_closed = 1;
                 continue;
             }
             if (a->cmd == CMD_HTTP &&
@@ -1205,12 +1218,18 @@ int live_main(int argc, char **argv)
             if (lv.listener >= 0)
                 synack_close(st, lv.listener, now);
             lv.listener = -1;
-            deadline = now + DONE_GRACE;
+            deadline = a.wait_closed ? SYNACK_TIME_NEVER : now + DONE_GRACE;
         }
         if (live_signals >= 2)
             break;
-        if ((stopping || finishing) && (live_quiet(st) || now >= deadline))
+        if ((stopping || finishing) && now >= deadline)
             break;
+        if (stopping || (finishing && !a.wait_closed)) {
+            if (live_quiet(st))
+                break;
+        } else if (finishing && synack_stack_conn_count(st) == 0) {
+            break;
+        }
     }
     goto out;
 

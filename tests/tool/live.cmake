@@ -97,3 +97,6 @@ synack_live_test(http_root_file 2 http ${LIVE_OK} --root ${CMAKE_CURRENT_LIST_FI
   "synack http: --root .*live.cmake: not a directory")
 synack_live_test(gateway_off_link 2 echo ${LIVE_OK} --gateway 192.168.1.1 --
   "synack echo: --gateway must be another address inside synack's subnet")
+synack_live_test(wait_closed_not_for_echo 2 echo ${LIVE_OK} --wait-closed --
+  "synack echo: unknown option '--wait-closed'")
+synack_live_test(listen_help_wait_closed 0 listen --help -- "--wait-closed")
