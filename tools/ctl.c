@@ -174,13 +174,8 @@ struct ctl_server {
     char ifname[64];
     char command[32];
     synack_stack *st;
-    struct ctl_server *next_closed;
+    synack_rtloop *loop;
 };
-
-/* The loop cannot forget a descriptor, so a closed server keeps its
- * (now unreachable: the file is gone) listening socket and its memory,
- * kept here, until the process ends. */
-static struct ctl_server *closed_servers;
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -716,6 +711,7 @@ int ctl_server_open(ctl_server **out, const char *ifname, const char *command,
              strerror(errno));
         goto fail_unlink;
     }
+    s->loop = loop;
     int rc = synack_rtloop_add_fd(loop, s->fd, on_listen, s);
     if (rc != 0) {
         errf(err, errlen, "control socket: %s", synack_strerror(rc));
@@ -743,8 +739,9 @@ void ctl_server_close(ctl_server *s)
         unlink(s->path);
     s->closed = 1;
     s->st = NULL;
-    s->next_closed = closed_servers;
-    closed_servers = s;
+    synack_rtloop_remove_fd(s->loop, s->fd);
+    close(s->fd);
+    free(s);
 }
 
 /* ---- client ------------------------------------------------------------------- */

@@ -170,6 +170,9 @@ int synack_rtloop_add_dev(synack_rtloop *l, synack_dev *d);
 int synack_rtloop_add_fd(synack_rtloop *l, int fd,
                          void (*cb)(void *ctx, int fd, synack_time_t now),
                          void *ctx);
+/* Stop watching fd (the caller closes it). Not from a callback of the same
+ * loop. 0, or -SYNACK_ENOENT if it was not watched. */
+int synack_rtloop_remove_fd(synack_rtloop *l, int fd);
 /* Monotonic clock in synack_time_t. */
 synack_time_t synack_rtloop_clock(void);
 /* Wait for a device, an fd or the next stack deadline (at most max_wait),

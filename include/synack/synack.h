@@ -329,7 +329,8 @@ typedef struct synack_conn_info {
     synack_addr local, remote;
     uint32_t recv_q; /* unread bytes (LISTEN: accept queue length) */
     uint32_t send_q; /* unacknowledged + unsent bytes (LISTEN: backlog) */
-    int timer;       /* enum synack_timer_kind, the earliest running */
+    int timer; /* enum synack_timer_kind: the earliest running, the
+                * delayed-ACK timer only when no other runs (as ss) */
     synack_time_t timer_expires; /* absolute */
     uint32_t backoff;            /* retransmissions of the current segment */
     /* like struct tcp_info */

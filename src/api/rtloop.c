@@ -76,6 +76,19 @@ int synack_rtloop_add_fd(synack_rtloop *l, int fd,
     return 0;
 }
 
+int synack_rtloop_remove_fd(synack_rtloop *l, int fd)
+{
+    if (!l)
+        return -SYNACK_EINVAL;
+    for (size_t i = 0; i < l->nfds; i++) {
+        if (l->fds[i].fd != fd)
+            continue;
+        l->fds[i] = l->fds[--l->nfds];
+        return 0;
+    }
+    return -SYNACK_ENOENT;
+}
+
 /* poll(2) timeout in ms, rounded up so we never wake before the deadline. */
 static int timeout_ms(synack_time_t now, synack_time_t deadline,
                       synack_time_t max_wait)

@@ -521,11 +521,20 @@ void tcp_fill_info(const synack_stack *st, const tcb *tp,
     };
     o->timer = SYNACK_TIMER_NONE;
     o->timer_expires = SYNACK_TIME_NEVER;
-    for (size_t i = 0; i < sizeof(tm) / sizeof(tm[0]); i++)
-        if (tm[i].t < o->timer_expires) {
+    /* the earliest of the timers ss shows; the delayed-ACK timer (which ss
+     * never shows) only when no other runs */
+    for (size_t i = 0; i < sizeof(tm) / sizeof(tm[0]); i++) {
+        if (tm[i].t == SYNACK_TIME_NEVER)
+            continue;
+        bool other = o->timer != SYNACK_TIMER_NONE;
+        if (tm[i].kind == SYNACK_TIMER_DELACK && other)
+            continue;
+        if (tm[i].t < o->timer_expires ||
+            o->timer == SYNACK_TIMER_DELACK) {
             o->timer_expires = tm[i].t;
             o->timer = tm[i].kind;
         }
+    }
     o->backoff = tp->backoff;
     o->rtt_us = (uint32_t)(tp->srtt / SYNACK_USEC);
     o->rttvar_us = (uint32_t)(tp->rttvar / SYNACK_USEC);

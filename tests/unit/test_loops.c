@@ -339,6 +339,12 @@ static void test_rtloop_extra_fd(void **state)
     assert_true(synack_rtloop_clock() - t1 < 5 * SYNACK_SEC);
     assert_int_equal(h.n, 1);
     assert_int_equal(h.fd, pfd[0]);
+    /* Removed: no longer watched, even when readable. */
+    assert_int_equal(synack_rtloop_remove_fd(r, pfd[0]), 0);
+    assert_int_equal(synack_rtloop_remove_fd(r, pfd[0]), -SYNACK_ENOENT);
+    assert_int_equal(write(pfd[1], "y", 1), 1);
+    assert_int_equal(synack_rtloop_once(r, 20 * SYNACK_MSEC), 0);
+    assert_int_equal(h.n, 1);
     close(pfd[0]);
     close(pfd[1]);
     synack_rtloop_del(r);
