@@ -70,7 +70,8 @@ static void on_event(void *ctx, int s, unsigned events)
 
 static int fail_err(const char *prog, const char *what, int rc)
 {
-    fprintf(stderr, "%s: %s: %s\n", prog, what, synack_strerror(rc));
+    fprintf(stderr, "%s: %s: %s (%s)\n", prog, what, synack_strerror(rc),
+            synack_errname(rc));
     return -1;
 }
 
