@@ -279,7 +279,19 @@ static void server_close_all(void *ctx, struct live *lv, synack_time_t now)
 {
     struct server *sv = ctx;
     while (sv->n) {
-        synack_close(lv->st, sv->c[sv->n - 1].h, now);
+        struct sconn *c = &sv->c[sv->n - 1];
+        if (sv->discard) {
+            char pa[32], rate[32], sz[32];
+            fprintf(stderr,
+                    "%s: %s: %llu bytes (%s) in %.3f s, %s (interrupted)\n",
+                    lv->prog, synack_addr_str(&c->peer, pa, sizeof pa),
+                    (unsigned long long)c->bytes,
+                    opts_fmt_size(c->bytes, sz, sizeof sz),
+                    (double)(now - c->start) / 1e9,
+                    live_fmt_rate(c->bytes, now - c->start, rate,
+                                  sizeof rate));
+        }
+        synack_close(lv->st, c->h, now);
         sconn_drop(sv, sv->n - 1);
     }
 }
