@@ -75,6 +75,7 @@ static const char *reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 301: return "Moved Permanently";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -144,11 +145,13 @@ static void set_header(struct hconn *c, int status, const char *type,
     c->hdr_len = n > 0 && (size_t)n < sizeof c->hdr ? (size_t)n : 0;
 }
 
-/* An error page; `keep`: the connection may stay open. */
-static void respond_error(struct hconn *c, int status, int head, int keep,
-                          int v10)
+/* An error page; `keep`: the connection may stay open. `extra`: more
+ * header lines (each ending in CRLF) or NULL. */
+static void respond_error_x(struct hconn *c, int status, int head, int keep,
+                            int v10, const char *extra)
 {
-    static const int codes[] = {400, 403, 404, 405, 414, 431, 500, 501, 505};
+    static const int codes[] = {301, 400, 403, 404, 405,
+                                414, 431, 500, 501, 505};
     static char bodies[sizeof codes / sizeof codes[0]][128];
     static size_t lens[sizeof codes / sizeof codes[0]];
     size_t k = 0;
@@ -161,12 +164,18 @@ static void respond_error(struct hconn *c, int status, int head, int keep,
         lens[k] = n > 0 ? (size_t)n : 0;
     }
     set_header(c, status, "text/html; charset=utf-8", lens[k], keep, v10,
-               status == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+               status == 405 ? "Allow: GET, HEAD\r\n" : extra);
     c->body = head ? NULL : bodies[k];
     c->body_off = 0;
     c->body_len = head ? 0 : lens[k];
     c->responding = 1;
     c->close_after = !keep;
+}
+
+static void respond_error(struct hconn *c, int status, int head, int keep,
+                          int v10)
+{
+    respond_error_x(c, status, head, keep, v10, NULL);
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -240,7 +249,8 @@ static int is_tchar(int ch)
 }
 
 /* Resolve a decoded path under the root to an open file: 200 with *fd and
- * *size, or 403/404. */
+ * *size, 301 for a directory named without its trailing slash, or
+ * 403/404. */
 static int open_file(struct http *hs, const char *path, int *fd,
                      uint64_t *size, char *real, size_t reallen)
 {
@@ -265,6 +275,8 @@ static int open_file(struct http *hs, const char *path, int *fd,
         if (S_ISDIR(sb.st_mode)) {
             if (pass)
                 return 404;
+            if (pl && path[pl - 1] != '/')
+                return 301;
             size_t rl = strlen(res);
             if (rl + sizeof "/index.html" > sizeof want)
                 return 404;
@@ -424,6 +436,17 @@ static void handle_request(struct http *hs, struct hconn *c, char *head,
     uint64_t size = 0;
     char real[PATH_MAX];
     status = open_file(hs, path, &fd, &size, real, sizeof real);
+    if (status == 301) { /* "dir" -> "dir/", so relative links work */
+        char loc[512];
+        size_t tl = strcspn(target, "?#");
+        if (tl + 16 < sizeof loc) {
+            snprintf(loc, sizeof loc, "Location: %.*s/\r\n", (int)tl, target);
+            respond_error_x(c, 301, head_only, keep, v10, loc);
+            log_request(hs, c, reqline, 301, c->body_len);
+            return;
+        }
+        status = 404;
+    }
     if (status != 200) {
         respond_error(c, status, head_only, keep, v10);
         log_request(hs, c, reqline, status, c->body_len);
