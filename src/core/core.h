@@ -147,6 +147,7 @@ struct tcb {
     uint32_t unacked_rcv; /* bytes received since our last ACK */
     unsigned last_events;
     int so_error;
+    int soft_error; /* reported instead of ETIMEDOUT when retries run out */
 
     /* socket options */
     bool nodelay, keepalive, reuseaddr, linger_on;
@@ -217,11 +218,16 @@ void arp_input(synack_stack *st, const uint8_t *p, size_t len,
 void arp_timers(synack_stack *st, synack_time_t now);
 synack_time_t arp_deadline(const synack_stack *st);
 void arp_negative_advice(synack_stack *st, uint32_t ip);
+bool stack_on_link(const synack_stack *st, uint32_t ip);
 void stack_drop(synack_stack *st, int reason, tcb *tp, const synack_seg *seg,
                 synack_time_t now);
 #define L4_OFF (WIRE_ETH_HLEN + WIRE_IPV4_HLEN)
 
 /* ---- TCP ---------------------------------------------------------------- */
+/* ARP gave up on next hop `ip` with packets waiting: connections still
+ * opening through it record EHOSTUNREACH as a soft error, reported instead
+ * of ETIMEDOUT if their SYN retries run out (Linux's sk_err_soft). */
+void tcp_neighbour_failed(synack_stack *st, uint32_t ip, synack_time_t now);
 void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *seg,
                size_t len, synack_time_t now);
 void tcp_output(synack_stack *st, tcb *tp, synack_time_t now);

@@ -243,12 +243,16 @@ static void arp_flush_pending(synack_stack *st, arp_entry *e,
 
 static void arp_drop_pending(synack_stack *st, uint32_t ip, synack_time_t now)
 {
+    bool dropped = false;
     for (int i = 0; i < ARP_PENDING_MAX; i++) {
         if (st->pend[i].used && st->pend[i].nexthop == ip) {
             st->pend[i].used = false;
+            dropped = true;
             stack_drop(st, SYNACK_DROP_ARP_UNRESOLVED, NULL, NULL, now);
         }
     }
+    if (dropped)
+        tcp_neighbour_failed(st, ip, now);
 }
 
 static void arp_learn(synack_stack *st, arp_entry *e, const uint8_t *mac,
@@ -387,7 +391,7 @@ static int link_output(synack_stack *st, uint32_t nexthop, size_t len,
 
 /* ---- IPv4 -------------------------------------------------------------- */
 
-static bool on_link(const synack_stack *st, uint32_t ip)
+bool stack_on_link(const synack_stack *st, uint32_t ip)
 {
     uint32_t mask = st->cfg.prefix_len ? ~0u << (32 - st->cfg.prefix_len) : 0;
     return (ip & mask) == (st->cfg.ip & mask);
@@ -400,14 +404,14 @@ static bool bad_source(const synack_stack *st, uint32_t ip)
         return true;
     /* the subnet's directed broadcast */
     return st->cfg.prefix_len < 31 && (ip | mask) == 0xffffffffu &&
-           on_link(st, ip);
+           stack_on_link(st, ip);
 }
 
 int ip_output(synack_stack *st, uint32_t dst, uint8_t proto, size_t l4len,
               synack_time_t now)
 {
     uint32_t nexthop = dst;
-    if (!on_link(st, dst)) {
+    if (!stack_on_link(st, dst)) {
         if (!st->cfg.gateway) {
             stack_drop(st, SYNACK_DROP_IP_NO_ROUTE, NULL, NULL, now);
             return -SYNACK_ENETUNREACH;

@@ -443,6 +443,7 @@ static int establish(synack_stack *st, tcb *tp, synack_time_t now)
     if (tp->backoff && !tp->rtt_valid)
         tp->rto = 3 * SYNACK_SEC; /* RFC 6298 5.7 */
     tp->backoff = 0;
+    tp->soft_error = 0;
     tp->cwnd = initial_window(tp);
     tp->conn_reported = true;
     if (tp->keepalive)

@@ -53,8 +53,12 @@ static void rexmt_timeout(synack_stack *st, tcb *tp, synack_time_t now)
             return;
         }
     } else if ((int)tp->backoff >= limit) {
-        st->cause = "timeout retransmission";
-        tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
+        st->cause = tp->soft_error == SYNACK_EHOSTUNREACH
+                        ? "timeout retransmission (neighbour unreachable)"
+                        : "timeout retransmission";
+        tcp_close_conn(st, tp, tp->soft_error ? tp->soft_error
+                                              : SYNACK_ETIMEDOUT,
+                       now);
         return;
     }
     tp->backoff++;
@@ -190,6 +194,21 @@ static void run_timers(synack_stack *st, tcb *tp, synack_time_t now)
         st->cause = "timeout delayed ACK";
         tcp_send_ack(st, tp, now);
     }
+}
+
+void tcp_neighbour_failed(synack_stack *st, uint32_t ip, synack_time_t now)
+{
+    for (tcb *tp = st->conns; tp; tp = tp->next) {
+        if (tp->zombie || tp->state != SYNACK_SYN_SENT)
+            continue;
+        uint32_t hop = stack_on_link(st, tp->rip) ? tp->rip : st->cfg.gateway;
+        if (hop != ip)
+            continue;
+        /* a soft error, as Linux: the SYN retries (and ARP with them) go
+         * on; if they run out, this is what the application is told */
+        tp->soft_error = SYNACK_EHOSTUNREACH;
+    }
+    (void)now;
 }
 
 void tcp_timers(synack_stack *st, synack_time_t now)

@@ -22,7 +22,8 @@
 #include <synack/dev.h>
 
 #define TAP_MAX_FRAME 65536
-#define TAP_BATCH 64 /* frames read per poll before yielding */
+#define TAP_BATCH 256 /* frames read per poll before yielding */
+#define TAP_TXQLEN 10000 /* kernel queue toward us (default 1000 overflows) */
 
 typedef struct tap_dev {
     synack_dev dev;
@@ -151,6 +152,11 @@ static int host_setup(const tap_dev *t, const synack_tap_config *cfg,
         sin->sin_addr.s_addr = htonl(mask);
         if (!what && ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
             what = "set netmask";
+    }
+    if (!what) {
+        /* best effort: a longer kernel-side queue absorbs bursts toward us */
+        ifr.ifr_qlen = TAP_TXQLEN;
+        (void)ioctl(s, SIOCSIFTXQLEN, &ifr);
     }
     if (!what && (cfg->bring_up || cfg->host_ip)) {
         if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)

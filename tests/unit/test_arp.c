@@ -281,6 +281,33 @@ static void expiry_reconfirms(void **state)
     teardown_env(e);
 }
 
+/* A connect through a neighbour that never answers ARP: ARP's failure is
+ * a soft error (as Linux): the SYN retries go on, re-resolving, and when
+ * they run out the application is told EHOSTUNREACH, not ETIMEDOUT. */
+static void unreachable_neighbour(void **state)
+{
+    (void)state;
+    env *e = setup_env();
+    assert_int_equal(synack_sysctl_set(e->st, "tcp_syn_retries", "2"), 0);
+    int s = connect_to(e, GHOST, 80); /* SYN queued at 0, 1, 3 s */
+    run_until(e, 7 * SYNACK_SEC - 1);
+    synack_conn_info ci;
+    assert_int_equal(synack_conn_get(e->st, s, &ci), 0);
+    assert_int_equal(ci.state, SYNACK_SYN_SENT); /* ARP failed at 3 s */
+    assert_true(count_requests(e, GHOST, 3 * SYNACK_SEC, SYNACK_TIME_NEVER) >
+                0); /* and is asked again */
+    run_until(e, 7 * SYNACK_SEC);
+    assert_int_equal(synack_conn_get(e->st, s, &ci), 0);
+    assert_int_equal(ci.state, SYNACK_CLOSED);
+    assert_true(synack_poll(e->st, s) & SYNACK_POLLERR);
+    char b[4];
+    assert_int_equal(synack_recv(e->st, s, b, sizeof(b), e->now),
+                     -SYNACK_EHOSTUNREACH);
+    assert_int_equal(synack_close(e->st, s, e->now), 0);
+    assert_int_equal(synack_stack_conn_count(e->st), 0);
+    teardown_env(e);
+}
+
 /* tcp_retries1: after that many retransmissions the next one asks the
  * network layer to re-confirm the neighbour (Linux: negative advice) --
  * here an ARP request, while the frame still goes to the known address. */
@@ -308,6 +335,7 @@ int main(void)
         cmocka_unit_test(bounded_queue_and_give_up),
         cmocka_unit_test(expiry_reconfirms),
         cmocka_unit_test(retries1_reconfirms_neighbour),
+        cmocka_unit_test(unreachable_neighbour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
