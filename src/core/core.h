@@ -221,6 +221,9 @@ void arp_negative_advice(synack_stack *st, uint32_t ip);
 bool stack_on_link(const synack_stack *st, uint32_t ip);
 void stack_drop(synack_stack *st, int reason, tcb *tp, const synack_seg *seg,
                 synack_time_t now);
+/* A trace event of `kind` about tp (NULL: none), everything else zero. */
+void trace_event_init(synack_trace_event *ev, int kind, const tcb *tp,
+                      synack_time_t now);
 #define L4_OFF (WIRE_ETH_HLEN + WIRE_IPV4_HLEN)
 
 /* ---- TCP ---------------------------------------------------------------- */

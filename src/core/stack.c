@@ -145,19 +145,10 @@ void stack_drop(synack_stack *st, int reason, tcb *tp, const synack_seg *seg,
     st->stats.drops[reason]++;
     if (!st->trace)
         return;
-    synack_trace_event ev = {0};
-    ev.kind = SYNACK_TRACE_DROP;
-    ev.now = now;
+    synack_trace_event ev;
+    trace_event_init(&ev, SYNACK_TRACE_DROP, tp, now);
     ev.drop_reason = reason;
     ev.seg = seg;
-    ev.handle = -1;
-    if (tp) {
-        ev.conn_id = tp->id;
-        ev.handle = tp->handle;
-        ev.local = (synack_addr){tp->lip, tp->lport};
-        ev.remote = (synack_addr){tp->rip, tp->rport};
-        ev.old_state = ev.new_state = tp->state;
-    }
     st->trace(st->trace_ctx, &ev);
 }
 

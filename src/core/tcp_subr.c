@@ -230,18 +230,29 @@ tcb *tcb_lookup_listener(synack_stack *st, uint32_t lip, uint16_t lport)
     return wild;
 }
 
+void trace_event_init(synack_trace_event *ev, int kind, const tcb *tp,
+                      synack_time_t now)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = kind;
+    ev->now = now;
+    ev->handle = -1;
+    if (tp) {
+        ev->conn_id = tp->id;
+        ev->handle = tp->handle;
+        ev->local = (synack_addr){tp->lip, tp->lport};
+        ev->remote = (synack_addr){tp->rip, tp->rport};
+        ev->old_state = ev->new_state = tp->state;
+    }
+}
+
 static void trace_state(synack_stack *st, tcb *tp, int from, int to,
                         synack_time_t now)
 {
     if (!st->trace)
         return;
-    synack_trace_event ev = {0};
-    ev.kind = SYNACK_TRACE_STATE;
-    ev.now = now;
-    ev.conn_id = tp->id;
-    ev.handle = tp->handle;
-    ev.local = (synack_addr){tp->lip, tp->lport};
-    ev.remote = (synack_addr){tp->rip, tp->rport};
+    synack_trace_event ev;
+    trace_event_init(&ev, SYNACK_TRACE_STATE, tp, now);
     ev.old_state = from;
     ev.new_state = to;
     ev.cause = st->cause ? st->cause : "";
@@ -452,19 +463,10 @@ void tcp_trace_seg(synack_stack *st, int kind, tcb *tp, const synack_seg *seg,
 {
     if (!st->trace)
         return;
-    synack_trace_event ev = {0};
-    ev.kind = kind;
-    ev.now = now;
+    synack_trace_event ev;
+    trace_event_init(&ev, kind, tp, now);
     ev.seg = seg;
     ev.retransmit = retrans;
-    ev.handle = -1;
-    if (tp) {
-        ev.conn_id = tp->id;
-        ev.handle = tp->handle;
-        ev.local = (synack_addr){tp->lip, tp->lport};
-        ev.remote = (synack_addr){tp->rip, tp->rport};
-        ev.old_state = ev.new_state = tp->state;
-    }
     st->trace(st->trace_ctx, &ev);
 }
 
