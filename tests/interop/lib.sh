@@ -277,13 +277,18 @@ keep_pcap() {
     mv "$1" "$d/$(basename "$0" .sh).pcap"
 }
 
-# tshark_clean FILE: every frame synack sent (source IP SYNACK_IP, or an
-# ARP from it) decodes without a malformed packet or an expert error
-# (checksum errors included). Prints the number of frames checked.
+# tshark_clean FILE [TSHARK OPTIONS...]: every frame synack sent (source
+# IP SYNACK_IP, or an ARP from it) decodes without a malformed packet or an
+# expert error (checksum errors included). Sets TSHARK_FRAMES to the number
+# of frames checked. For random payloads pass `-d tcp.port==N,data`: left
+# to TCP's heuristic sub-dissectors, such payloads can pass for thrift and
+# the like, which makes tshark take minutes instead of seconds.
 tshark_clean() {
     local f=$1 sent bad
+    shift
+    local opts=(-n -r "$f" "$@")
     sent="(ip.src == $SYNACK_IP || arp.src.proto_ipv4 == $SYNACK_IP)"
-    bad=$(tshark -n -r "$f" -o tcp.check_checksum:TRUE \
+    bad=$(tshark "${opts[@]}" -o tcp.check_checksum:TRUE \
         -o ip.check_checksum:TRUE \
         -Y "$sent && (_ws.malformed || _ws.expert.severity >= error)" \
         2>"$TMP/tshark.err") || fail "tshark -r $f failed: $(cat "$TMP/tshark.err")"
@@ -291,7 +296,7 @@ tshark_clean() {
         printf '%s\n' "$bad" | head -n 20
         fail "tshark: malformed frames or errors among those synack sent in $(basename "$f")"
     fi
-    TSHARK_FRAMES=$(tshark -n -r "$f" -Y "$sent" -T fields -e frame.number \
+    TSHARK_FRAMES=$(tshark "${opts[@]}" -Y "$sent" -T fields -e frame.number \
         2>/dev/null | wc -l)
     [ "$TSHARK_FRAMES" -gt 0 ] || fail "no frame from $SYNACK_IP in $(basename "$f")"
 }
