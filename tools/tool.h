@@ -22,4 +22,8 @@ int live_main(int argc, char **argv);
 int ss_main(int argc, char **argv);
 int sysctl_main(int argc, char **argv);
 
+/* `synack packetdrill ...` (tools/pd_*.c): run packetdrill scripts against
+ * one stack on virtual time. */
+int packetdrill_main(int argc, char **argv);
+
 #endif
