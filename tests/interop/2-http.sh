@@ -54,9 +54,6 @@ same "GET /" "$(nsx curl -sS --max-time 20 "$base/" 2>&1)" "$(cat "$root/index.h
 code=$(nsx curl -sS --max-time 20 -o /dev/null -w '%{http_code}' "$base/nosuch.txt" 2>&1) || true
 same "status of a missing file" "$code" 404
 
-kill -0 "$SERVER_PID" 2>/dev/null || fail "synack http exited during the test"
-kill -TERM "$SERVER_PID"
-wait_exit "$SERVER_PID" 20
-[ "$WAIT_RC" -ne 124 ] || fail "synack http did not exit within 20 s of SIGTERM"
+stop_server "synack http"
 keep_pcap "$pcap"
-say "PASS"
+pass

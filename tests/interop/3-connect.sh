@@ -53,4 +53,4 @@ same "bytes synack wrote to stdout" "$(stat -c %s "$TMP/connect2.out")" 1048576
 same "sha256 of synack's stdout" "$(sha "$TMP/connect2.out")" "$(field sent_sha256 "$r")"
 
 keep_pcap "$pcap"
-say "PASS"
+pass

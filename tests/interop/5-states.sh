@@ -127,9 +127,7 @@ expect 80 '*' FIN-WAIT-2 CLOSE-WAIT
 linux read
 linux close
 expect 80 '*' TIME-WAIT -
-kill -TERM "$SERVER_PID"
-wait_exit "$SERVER_PID" 20
-same "exit status of synack http after SIGTERM" "$WAIT_RC" 0
+stop_server "synack http"
 
 section "c. Linux closes first (synack listen --delay 300)"
 mkfifo "$TMP/c.in"
@@ -163,4 +161,4 @@ expect 6001 '*' 'CLOSING' 'CLOSING|TIME-WAIT'
 expect 6001 '*' '-|TIME-WAIT' TIME-WAIT
 wait_exit "$dpid" 20
 same "exit status of synack listen" "$WAIT_RC" 0
-say "PASS"
+pass

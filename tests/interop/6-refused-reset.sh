@@ -30,8 +30,7 @@ nsx timeout 60 "${PEER[@]}" client "$SYNACK_IP" 7 --send-bytes 1000 >"$TMP/after
     fail "echo after the refused connection failed: $(cat "$TMP/after.out")"
 same "echo after the refused connection" "$(field received_sha256 "$TMP/after.out")" \
     "$(field sent_sha256 "$TMP/after.out")"
-kill -TERM "$SERVER_PID"
-wait_exit "$SERVER_PID" 20
+stop_server "synack echo"
 
 section "Linux peer aborts (SO_LINGER 0) mid-transfer"
 randfile "$TMP/big.bin" 67108864
@@ -46,4 +45,4 @@ same "exit status of synack connect" "$WAIT_RC" 1
 grep -iE 'reset|ECONNRESET' "$TMP/c2.err" >/dev/null ||
     fail "synack connect did not report a reset: $(cat "$TMP/c2.err")"
 say "synack said: $(grep -iE 'reset' "$TMP/c2.err" | head -n 1)"
-say "PASS"
+pass

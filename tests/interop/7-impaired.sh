@@ -43,6 +43,5 @@ r=$TMP/client.out
 same "bytes echoed" "$(field received "$r")" $size
 same "sha256 of the echo" "$(field received_sha256 "$r")" "$(sha "$TMP/up.bin")"
 say "50 MiB echoed in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s"
-kill -TERM "$SERVER_PID"
-wait_exit "$SERVER_PID" 20
-say "PASS"
+stop_server "synack echo"
+pass

@@ -221,6 +221,32 @@ peer_server() {
     wait_line "$TMP/$name.err" '^peer: listening ' 20 "$PEER_PID"
 }
 
+# stop_server WHAT: SIGTERM to SERVER_PID; it must close its connections,
+# remove its control socket and exit 0 within 20 s
+stop_server() {
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "$1 exited during the test"
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 20
+    [ "$WAIT_RC" -ne 124 ] || fail "$1 did not exit within 20 s of SIGTERM"
+    same "exit status of $1 after SIGTERM" "$WAIT_RC" 0
+    [ ! -e "$XDG_RUNTIME_DIR/synack/$TAP.sock" ] ||
+        fail "$1 left its control socket $XDG_RUNTIME_DIR/synack/$TAP.sock"
+}
+
+# pass: the end of a case that went well, unless a synack process left a
+# sanitizer report (ASan, UBSan, LeakSanitizer) in its stderr
+pass() {
+    local f
+    for f in "$TMP"/*.err; do
+        [ -f "$f" ] || continue
+        if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "$f"; then
+            grep -E -A 12 'ERROR: |runtime error:' "$f" | head -n 40
+            fail "sanitizer report in $(basename "$f")"
+        fi
+    done
+    say "PASS"
+}
+
 # wait_exit PID TIMEOUT: wait for a background process; its exit status
 # goes to WAIT_RC (124 after TIMEOUT seconds, the process then killed).
 wait_exit() {
