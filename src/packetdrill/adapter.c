@@ -918,9 +918,13 @@ static int pd_netdev_send(void *ud, const void *buf, size_t count)
     memcpy(f + 6, p->peer_mac, 6);
     put16(f + 12, 0x0800);
     memcpy(f + ETH_HLEN, buf, count);
-    if (p->verbose)
-        fprintf(stderr, "synack-pd: %.6f in %zu bytes\n",
-                (double)p->now / 1e9, count);
+    if (p->verbose && count >= 20) {
+        const uint8_t *b = buf;
+        fprintf(stderr,
+                "synack-pd: %.6f in %zu bytes %u.%u.%u.%u -> %u.%u.%u.%u\n",
+                (double)p->now / 1e9, count, b[12], b[13], b[14], b[15],
+                b[16], b[17], b[18], b[19]);
+    }
     synack_stack_input(p->st, f, count + ETH_HLEN, p->now);
     after(p);
     unlock(p);
@@ -953,6 +957,8 @@ static int pd_netdev_receive(void *ud, void *buf, size_t *count,
             return 0;
         }
         synack_time_t d = synack_stack_next_deadline(p->st);
+        if (p->wake_at < d)
+            d = p->wake_at; /* a blocked poll() times out first */
         if (d != SYNACK_TIME_NEVER && d <= limit) {
             if (p->verbose)
                 fprintf(stderr, "synack-pd: %.6f waiting for a packet: "
@@ -1086,6 +1092,36 @@ static void pd_free(void *ud)
 
 /* ---- set-up ------------------------------------------------------------- */
 
+/* verbose=1: the stack's trace events on stderr. */
+static void on_trace(void *ctx, const synack_trace_event *ev)
+{
+    (void)ctx;
+    char l[32], r[32], fl[32];
+    synack_addr_str(&ev->local, l, sizeof l);
+    synack_addr_str(&ev->remote, r, sizeof r);
+    double t = (double)ev->now / 1e9;
+    switch (ev->kind) {
+    case SYNACK_TRACE_STATE:
+        fprintf(stderr, "synack-pd: %.6f %s-%s %s -> %s (%s)\n", t, l, r,
+                synack_state_name(ev->old_state),
+                synack_state_name(ev->new_state),
+                ev->cause ? ev->cause : "");
+        break;
+    case SYNACK_TRACE_DROP:
+        fprintf(stderr, "synack-pd: %.6f drop %s: %s\n", t,
+                synack_drop_name(ev->drop_reason),
+                synack_drop_text(ev->drop_reason));
+        break;
+    default:
+        if (ev->seg)
+            fprintf(stderr, "synack-pd: %.6f seg %s %s seq %u ack %u len %u\n",
+                    t, ev->kind == SYNACK_TRACE_SEG_IN ? "in" : "out",
+                    synack_flags_str(ev->seg->flags, fl, sizeof fl),
+                    ev->seg->seq, ev->seg->ack, ev->seg->len);
+        break;
+    }
+}
+
 __attribute__((format(printf, 1, 2), noreturn)) static void
 die(const char *fmt, ...)
 {
@@ -1197,6 +1233,8 @@ PD_EXPORT void packetdrill_interface_init(const char *flags,
     free(copy);
     if (remote)
         synack_arp_add(p->st, remote, p->peer_mac, p->now);
+    if (p->verbose)
+        synack_set_trace(p->st, on_trace, p);
 
     memset(ifc, 0, sizeof *ifc);
     ifc->userdata = p;
