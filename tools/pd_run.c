@@ -320,7 +320,9 @@ static void seg_str(const struct pd_runner *r, const struct out_seg *s,
     if (w < bl)
         w += (size_t)snprintf(b + w, bl - w, " win %u", s->win);
     if (s->optlen && w < bl) {
-        opts_str(s->opt, s->optlen, r->local_isn, ob, sizeof(ob));
+        /* SACK blocks of the stack's segments cover the script's own
+         * (absolute) sequence numbers */
+        opts_str(s->opt, s->optlen, 0, ob, sizeof(ob));
         snprintf(b + w, bl - w, " <%s>", ob);
     }
 }
@@ -898,8 +900,7 @@ static int match_opts(struct pd_runner *r, const struct pd_pkt *k,
         if (o->kind == PD_O_SACK) {
             for (int b = 0; b < 2 * o->nblocks; b++)
                 if (l != 2 + 8 * o->nblocks ||
-                    rd32(s->opt + i + 2 + 4 * (size_t)b) - r->local_isn !=
-                        o->blocks[b]) {
+                    rd32(s->opt + i + 2 + 4 * (size_t)b) != o->blocks[b]) {
                     snprintf(why, wl, "SACK blocks differ");
                     return 0;
                 }

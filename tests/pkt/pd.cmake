@@ -22,3 +22,12 @@ if(TARGET synack)
             "+.04 > . 1:1(0) ack 999"
             "> . 1:1(0) ack 1001 win")
 endif()
+
+# docs/packetdrill.md's table of scripts per state matches the files.
+add_test(NAME pd_doc_counts
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/pkt/pd_doc_counts.sh ${PROJECT_SOURCE_DIR})
+
+# Shell lines are refused: exit 2 and the line named.
+add_test(NAME pd_refuses_shell
+  COMMAND sh -c "out=$(\"$0\" packetdrill \"$1\" 2>&1); rc=$?; echo \"$out\"; [ $rc -eq 2 ] && case $out in *shell-line.pkt:5:*shell*) exit 0;; esac; exit 1"
+          $<TARGET_FILE:synack> ${PROJECT_SOURCE_DIR}/tests/pkt/broken/shell-line.pkt)
