@@ -105,16 +105,20 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
     if (flags & SYNACK_TH_SYN) {
         th.has_mss = 1;
         th.mss = tp->rcv_mss;
-        bool offer_ws = tp->passive ? tp->ws_ok : st->tun.window_scaling;
+        /* A SYN,ACK (passive or simultaneous open) answers the peer's SYN:
+         * window scale and timestamps only if that SYN carried them (RFC
+         * 7323 2.2, 3.2); our first SYN offers what the tunables allow. */
+        bool answer = tp->state != SYNACK_SYN_SENT;
+        bool offer_ws = answer ? tp->ws_ok : st->tun.window_scaling;
         if (offer_ws) {
             th.has_ws = 1;
             th.ws = tp->rcv_ws;
         }
-        bool offer_ts = tp->passive ? tp->ts_ok : st->tun.timestamps;
+        bool offer_ts = answer ? tp->ts_ok : st->tun.timestamps;
         if (offer_ts) {
             th.has_ts = 1;
             th.tsval = tcp_ts_now(tp, now);
-            th.tsecr = tp->passive ? tp->ts_recent : 0;
+            th.tsecr = answer ? tp->ts_recent : 0;
         }
         /* RFC 7323 2.2: the window in a SYN is never scaled. */
         th.wnd = (uint16_t)min32(tp->rx_size, 65535);
