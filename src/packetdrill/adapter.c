@@ -333,14 +333,16 @@ static int to_addr(const struct sock *s, const struct sockaddr *sa,
     if (!sa)
         return -SYNACK_EINVAL;
     if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        out->ip = ntohl(in->sin_addr.s_addr);
-        out->port = ntohs(in->sin_port);
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in); /* sa may be less aligned */
+        out->ip = ntohl(in.sin_addr.s_addr);
+        out->port = ntohs(in.sin_port);
         return 0;
     }
     if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        const uint8_t *b = in6->sin6_addr.s6_addr;
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        const uint8_t *b = in6.sin6_addr.s6_addr;
         static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
                                            0, 0, 0, 0, 0xff, 0xff};
         static const uint8_t any[16] = {0};
@@ -350,7 +352,7 @@ static int to_addr(const struct sock *s, const struct sockaddr *sa,
             out->ip = get32(b + 12);
         else
             return -SYNACK_EADDRNOTAVAIL; /* IPv4 only */
-        out->port = ntohs(in6->sin6_port);
+        out->port = ntohs(in6.sin6_port);
         return 0;
     }
     (void)s;
