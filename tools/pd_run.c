@@ -932,8 +932,20 @@ static void expect_pkt(struct pd_runner *r, const struct pd_event *e,
     char want[256];
     snprintf(want, sizeof(want), "%s", e->text);
     if (r->qhead == r->qtail) {
-        fail(r, e, "expected segment not sent (waited until %.6f s)",
-             (double)r->now / 1e9);
+        /* look ahead (up to 10 minutes) for what the stack sends next */
+        if (limit < SYNACK_TIME_NEVER - 600 * SYNACK_SEC)
+            advance_until_output(r, limit + 600 * SYNACK_SEC);
+        fail(r, e, "expected segment not sent by %.6f s",
+             (double)limit / 1e9);
+        if (r->qhead != r->qtail) {
+            seg_str(r, &r->q[r->qhead % PD_MAXQ], want, sizeof(want));
+            fprintf(stderr, "  expected: %s\n  actual:   %s  (at %.6f s)\n",
+                    e->text, want,
+                    (double)r->q[r->qhead % PD_MAXQ].t / 1e9);
+        } else {
+            fprintf(stderr, "  expected: %s\n  actual:   nothing sent\n",
+                    e->text);
+        }
         return;
     }
     struct out_seg *s = &r->q[r->qhead++ % PD_MAXQ];
