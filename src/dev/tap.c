@@ -33,6 +33,8 @@ typedef struct tap_dev {
 } tap_dev;
 
 static void say(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t len, const char *fmt, ...)
 {
     if (!err || !len)
         return;
