@@ -406,6 +406,7 @@ struct cname {
 
 static const struct cname consts[] = {
     {"AF_INET", 2}, {"PF_INET", 2}, {"SOCK_STREAM", 1},
+    {"SOCK_NONBLOCK", L_O_NONBLOCK},
     {"IPPROTO_TCP", 6}, {"IPPROTO_IP", 0}, {"SOL_SOCKET", 1},
     {"SOL_TCP", 6}, {"SO_REUSEADDR", 2}, {"SO_KEEPALIVE", 9},
     {"SO_SNDBUF", 7}, {"SO_RCVBUF", 8}, {"SO_LINGER", 13},
@@ -561,7 +562,13 @@ static int64_t do_call(struct pd_runner *r, const struct pd_event *e,
         if (h < 0)
             return h;
         int f = new_fd(r, h);
-        return f < 0 ? -SYNACK_EMFILE : f;
+        if (f < 0)
+            return -SYNACK_EMFILE;
+        int64_t type;
+        const struct pd_expr *ta = arg(e, 1);
+        if (ta && eval(ta, &type) == 0 && (type & L_O_NONBLOCK))
+            r->nonblock[f] = 1;
+        return f;
     }
     if (strcmp(n, "poll") == 0) {
         const struct pd_expr *l = arg(e, 0);
