@@ -609,7 +609,6 @@ int pd_parse_file(const char *file, struct pd_script *out, int verbose)
     }
     fclose(f);
     buf[len] = 0;
-    char *orig = xstrndup(buf, len);
     strip_comments(buf);
 
     size_t evcap = 0;
@@ -666,19 +665,15 @@ int pd_parse_file(const char *file, struct pd_script *out, int verbose)
             struct pd_event *e = &out->ev[out->nev];
             memset(e, 0, sizeof(*e));
             e->line = start_line;
-            /* the text as written, first line of the statement */
-            const char *o = orig;
-            for (int l = 1; l < start_line && *o; o++)
-                if (*o == '\n')
-                    l++;
-            size_t ol = strcspn(o, "\n");
+            /* the statement as written, without comments, on one line */
+            const char *o = ps.p;
+            size_t ol = strlen(o);
             while (ol && isspace((unsigned char)o[ol - 1]))
                 ol--;
-            while (ol && isspace((unsigned char)*o)) {
-                o++;
-                ol--;
-            }
             e->text = xstrndup(o, ol);
+            for (char *c = e->text; *c; c++)
+                if (*c == '\n' || *c == '\t')
+                    *c = ' ';
             int ok = parse_time(&ps, e) == 0;
             if (ok) {
                 ws(&ps);
@@ -710,7 +705,6 @@ int pd_parse_file(const char *file, struct pd_script *out, int verbose)
         free(stmt);
     }
     free(buf);
-    free(orig);
     if (rc < 0)
         pd_script_free(out);
     return rc;

@@ -1206,6 +1206,7 @@ int packetdrill_main(int argc, char **argv)
             printf("%s: pass\n", file);
         else
             printf("%s: FAIL\n", file);
+        fflush(stdout);
         if (r != TOOL_OK && rc == TOOL_OK)
             rc = r;
         if (r == TOOL_USAGE)
