@@ -57,9 +57,11 @@ struct pending {
     int64_t start_us;
     int64_t end_us; /* expected completion */
     int64_t deadline_us; /* poll timeout, or -1 */
+    int64_t done;        /* bytes a blocking write has queued so far */
 };
 
 struct pd_runner {
+    int64_t pend_done_us; /* when the last blocking call returned */
     const struct pd_script *sc;
     int verbose;
     int64_t tol_us;
@@ -673,10 +675,21 @@ static int64_t do_call(struct pd_runner *r, const struct pd_event *e,
         if (v < 0 || (size_t)v > sizeof(buf))
             v = sizeof(buf);
         memset(buf, 'x', (size_t)v);
-        ssize_t c = synack_send(r->st, h, buf, (size_t)v, r->now);
-        if (c == -SYNACK_EAGAIN && blocking)
+        if (first)
+            r->pend.done = 0;
+        /* a blocking write returns when all of it is queued (or on an
+         * error after nothing was), as on Linux */
+        ssize_t c = synack_send(r->st, h, buf, (size_t)(v - r->pend.done),
+                                r->now);
+        if (c > 0)
+            r->pend.done += c;
+        if (!blocking)
+            return c;
+        if (c < 0 && c != -SYNACK_EAGAIN)
+            return r->pend.done ? r->pend.done : c;
+        if (r->pend.done < v)
             return WOULD_BLOCK;
-        return c;
+        return r->pend.done;
     }
     if (strcmp(n, "shutdown") == 0) {
         if (argint(r, e, 1, &v) < 0)
@@ -842,6 +855,7 @@ static void try_pending(struct pd_runner *r)
         return;
     r->pend.active = 0;
     int64_t t = now_us(r);
+    r->pend_done_us = t;
     if (t + r->tol_us < r->pend.end_us || t > r->pend.end_us + r->tol_us) {
         fail(r, e, "%s returned at %.6f s, expected at %.6f s", e->call.name,
              (double)t / 1e6, (double)r->pend.end_us / 1e6);
@@ -1043,6 +1057,15 @@ static int run_script(const struct pd_script *sc, int verbose,
     for (size_t i = 0; i < sc->nev && !r->failed; i++) {
         const struct pd_event *e = &sc->ev[i];
         int64_t t;
+        /* As packetdrill: a system call waits for a blocking call still
+         * running on the other thread, and its relative time counts from
+         * that call's return; a packet does not wait. */
+        if (e->kind == PD_EV_CALL && r->pend.active) {
+            advance_to(r, (synack_time_t)(r->pend.end_us + r->tol_us) *
+                              SYNACK_USEC);
+            if (!r->failed && !r->pend.active)
+                base = r->pend_done_us;
+        }
         if (e->time_kind == PD_T_ANY)
             t = now_us(r);
         else if (e->time_kind == PD_T_REL)
