@@ -732,7 +732,7 @@ static int64_t do_call(struct pd_runner *r, const struct pd_event *e,
                 struct synack_linger lg = {0, 0};
                 if (val->kind != PD_X_STRUCT || val->nkids != 2 ||
                     eval(val->kids[0], &v) < 0) {
-                    fail(r, e, "SO_LINGER: expected {l_onoff=N, l_linger=N}");
+                    fail(r, e, "SO_LINGER: expected {onoff=N, linger=N}");
                     BAD();
                 }
                 lg.l_onoff = (int)v;
