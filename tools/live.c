@@ -120,6 +120,14 @@ static int live_quiet(synack_stack *st)
     return quiet;
 }
 
+/* No frame still on its way through the impaired link (NULL ports: no
+ * link): exiting earlier would lose, say, the last ACK of a close. */
+static int link_idle(const synack_dev *pa, const synack_dev *pb)
+{
+    return (!pa || synack_dev_next_deadline(pa) == SYNACK_TIME_NEVER) &&
+           (!pb || synack_dev_next_deadline(pb) == SYNACK_TIME_NEVER);
+}
+
 /* ==== echo and discard ===================================================== */
 
 struct sconn {
@@ -1238,9 +1246,10 @@ int live_main(int argc, char **argv)
         if ((stopping || finishing) && now >= deadline)
             break;
         if (stopping || (finishing && !a.wait_closed)) {
-            if (live_quiet(st))
+            if (live_quiet(st) && link_idle(pa, pb))
                 break;
-        } else if (finishing && synack_stack_conn_count(st) == 0) {
+        } else if (finishing && synack_stack_conn_count(st) == 0 &&
+                   link_idle(pa, pb)) {
             break;
         }
     }
