@@ -19,8 +19,15 @@ if(SYNACK_FUZZ)
   synack_fuzz(fuzz_tcp_parse
     ${CMAKE_CURRENT_LIST_DIR}/fuzz_tcp_parse.c
     ${PROJECT_SOURCE_DIR}/src/core/wire.c)
+  synack_fuzz(fuzz_tcp_options
+    ${CMAKE_CURRENT_LIST_DIR}/fuzz_tcp_options.c
+    ${PROJECT_SOURCE_DIR}/src/core/wire.c)
   synack_fuzz(fuzz_frames
     ${CMAKE_CURRENT_LIST_DIR}/fuzz_frames.c
     ${SYNACK_CORE_SRC} ${SYNACK_API_SRC} ${SYNACK_DEV_SRC})
   target_link_libraries(fuzz_frames PRIVATE PkgConfig::PCAP)
+  synack_fuzz(fuzz_reass
+    ${CMAKE_CURRENT_LIST_DIR}/fuzz_reass.c
+    ${SYNACK_CORE_SRC} ${SYNACK_API_SRC} ${SYNACK_DEV_SRC})
+  target_link_libraries(fuzz_reass PRIVATE PkgConfig::PCAP)
 endif()

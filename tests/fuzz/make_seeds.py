@@ -65,3 +65,56 @@ for name, data in {"tcp_syn_opts": bytes([0x80]) + syn,
                    "icmp": bytes([3]) + icmp}.items():
     with open(os.path.join(tp, name), "wb") as f:
         f.write(data)
+
+# fuzz_tcp_options: [ctl][options][payload]; ctl low nibble = option words.
+to = os.path.join(HERE, "corpus", "fuzz_tcp_options")
+os.makedirs(to, exist_ok=True)
+linux_syn = bytes([2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
+                   1, 3, 3, 7])
+for name, data in {
+        "linux_syn": bytes([5]) + linux_syn,
+        "ts_nop": bytes([3]) + bytes([1, 1, 8, 10]) + b"\0\0\0\5\0\0\0\6",
+        "sack": bytes([3]) + bytes([1, 1, 5, 10]) + b"\0\0\0\1\0\0\0\2",
+        "unknown": bytes([2]) + bytes([30, 4, 0, 0, 0, 0, 0, 0]),
+        "bad_len": bytes([1]) + bytes([2, 5, 0, 0]),
+        "zero_len": bytes([1]) + bytes([3, 0, 0, 0]),
+        "payload": bytes([1]) + bytes([2, 4, 2, 0]) + b"data",
+        "bad_csum": bytes([0x11]) + bytes([2, 4, 2, 0]),
+        "raw_off": bytes([0x41, 15]) + bytes([1, 1, 1, 1]),
+        "emit": bytes([0x20]) + bytes(range(1, 24)),
+}.items():
+    with open(os.path.join(to, name), "wb") as f:
+        f.write(data)
+
+# fuzz_reass: header [isn 4][rcvbuf][syn opts], records [op][a][b][c][d][e].
+tr = os.path.join(HERE, "corpus", "fuzz_reass")
+os.makedirs(tr, exist_ok=True)
+
+
+def rseg(off, n, rel=False):
+    if rel:
+        return bytes([1]) + struct.pack(">H", off + 2048) + b"\0" + \
+            struct.pack(">H", n)
+    return bytes([0]) + off.to_bytes(3, "big") + struct.pack(">H", n)
+
+
+def rread(n):
+    return bytes([2]) + struct.pack(">H", n - 1) + b"\0\0\0"
+
+
+def rstep(ms):
+    return bytes([3]) + struct.pack(">H", ms) + b"\0\0\0"
+
+
+for name, data in {
+        "in_order": b"\0\0\x10\0\x10\x01" + rseg(0, 1000) + rseg(1000, 1000)
+        + rread(5000),
+        "ooo_wrap": b"\xff\xff\xfc\x00\x08\x21" + rseg(1460, 1460)
+        + rseg(4000, 500) + rseg(0, 1460) + rread(3000) + rstep(200),
+        "overlap": b"\x80\0\0\0\0\x00" + rseg(500, 1000) + rseg(300, 400)
+        + rseg(0, 600) + rseg(900, 50, True) + rread(100) + rread(65535),
+        "beyond": b"\x12\x34\x56\x78\x00\x40" + rseg(90000, 1460)
+        + rseg(4000, 1460) + rstep(40) + rread(10),
+}.items():
+    with open(os.path.join(tr, name), "wb") as f:
+        f.write(data)
