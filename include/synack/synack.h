@@ -135,7 +135,8 @@ int synack_state_edge_legal(int from, int to);
     X(TCP_RCV_SHUTDOWN, "data after the receive side was shut down")          \
     X(TCP_NO_MEM, "memory limit reached")                                      \
     X(TCP_CHALLENGE_LIMIT, "challenge ACK suppressed by rate limit")           \
-    X(TCP_BAD_FLAGS, "invalid combination of control bits")
+    X(TCP_BAD_FLAGS, "invalid combination of control bits")                   \
+    X(TCP_SYNCOOKIE_BAD, "ACK at a listener without a valid SYN cookie")
 
 enum synack_drop {
     SYNACK_DROP_NONE = 0,
@@ -152,6 +153,10 @@ typedef struct synack_stack_stats {
     uint64_t arp_in, arp_out, ip_in, ip_out, icmp_in, icmp_out;
     uint64_t tcp_in, tcp_out, tcp_retrans, tcp_rst_out, tcp_challenge_acks;
     uint64_t tcp_opt_unknown; /* unknown option kinds skipped (RFC 9293) */
+    /* SYN cookies (tcp_syncookies): SYN,ACKs sent without keeping state,
+     * ACKs that carried a valid cookie (a connection was made from it), and
+     * ACKs checked against a cookie that failed. */
+    uint64_t syncookies_sent, syncookies_recv, syncookies_failed;
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
     /* Must stay 0: state changes that are not edges of the RFC 9293
@@ -171,8 +176,12 @@ typedef struct synack_stack_config {
     uint16_t mtu;       /* IP MTU of the link (default 1500) */
     uint32_t max_sockets; /* handles and connections (default 1024) */
     uint64_t mem_limit;   /* bytes of connection memory (default 256 MiB) */
-    uint64_t seed;        /* PRNG seed (ephemeral ports, test determinism) */
-    uint8_t isn_secret[16]; /* RFC 6528 key: fill from getrandom() */
+    uint64_t seed;        /* PRNG seed (timestamps offsets, jitter) */
+    /* The stack's secret: the key of the RFC 6528 ISN hash, the SYN cookies,
+     * the RFC 6056 port choice and the connection hash table.
+     * synack_stack_config_init fills it (and seed) from getrandom(); set
+     * both to fixed values only for reproducible tests. */
+    uint8_t isn_secret[16];
     /* Called for every frame the stack sends; the frame is valid only for the
      * call. `now` is the time of the call that caused it. */
     void (*output)(void *ctx, const uint8_t *frame, size_t len,
@@ -185,7 +194,8 @@ typedef struct synack_stack_config {
     void *mem_ctx;
 } synack_stack_config;
 
-/* Fill cfg with defaults (MTU 1500, 1024 sockets, malloc allocator). */
+/* Fill cfg with defaults (MTU 1500, 1024 sockets, 256 MiB, malloc
+ * allocator, isn_secret and seed from the kernel's getrandom()). */
 void synack_stack_config_init(synack_stack_config *cfg);
 
 /* Returns 0, -SYNACK_EINVAL (bad config) or -SYNACK_ENOMEM. */

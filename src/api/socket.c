@@ -47,7 +47,7 @@ int synack_bind(synack_stack *st, int s, const synack_addr *a)
         return -SYNACK_EADDRNOTAVAIL;
     uint16_t port = a->port;
     if (port == 0) {
-        port = tcp_ephemeral_port(st, a->ip);
+        port = tcp_ephemeral_port(st, a->ip, 0, 0);
         if (port == 0)
             return -SYNACK_EADDRINUSE;
     } else if (tcp_port_in_use(st, a->ip, port, tp->reuseaddr)) {

@@ -43,6 +43,7 @@ typedef struct tunables {
     int max_syn_backlog;
     int rfc1337;
     int challenge_ack_limit; /* per second, whole stack */
+    int syncookies;          /* 0 off, 1 when the SYN queue is full, 2 always */
     int rto_min_us;
     int rto_max_ms;
     int rto_initial_ms;
@@ -84,6 +85,7 @@ struct tcb {
     tcb *aq_next;     /* listener's accept queue */
     tcb *aq_head, *aq_tail; /* listener: established, not yet accepted */
     int backlog, aq_len, synq_len;
+    synack_time_t cookie_sent; /* listener: last SYN cookie sent (or NEVER) */
 
     uint32_t id;
     int handle; /* -1: no handle (embryonic, queued or orphaned) */
@@ -179,7 +181,7 @@ struct synack_stack {
     uint32_t hash_mask;
     tcb *listeners;
     uint32_t next_id;
-    uint16_t next_port;
+    uint32_t next_port; /* RFC 6056 next_ephemeral */
 
     /* RFC 5961 challenge-ACK limit */
     synack_time_t chal_window;
@@ -258,7 +260,8 @@ void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now);
 uint32_t tcp_isn(synack_stack *st, const tcb *tp, synack_time_t now);
 int tcp_alloc_buffers(synack_stack *st, tcb *tp);
 void tcp_free_buffers(synack_stack *st, tcb *tp);
-uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip);
+uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip, uint32_t rip,
+                            uint16_t rport);
 bool tcp_port_in_use(synack_stack *st, uint32_t lip, uint16_t port,
                      bool reuse);
 void tcp_notify(synack_stack *st, tcb *tp);
@@ -305,6 +308,28 @@ void tcp_usr_abort(synack_stack *st, tcb *tp, synack_time_t now);
 tcb *tcp_usr_accept(synack_stack *st, tcb *lp);
 void tcp_fill_info(const synack_stack *st, const tcb *tp,
                    synack_conn_info *out);
+
+/* A connection's addresses and ports (host byte order). */
+typedef struct tcb_tuple {
+    uint32_t lip, rip;
+    uint16_t lport, rport;
+} tcb_tuple;
+
+/* SYN cookies (tcp_syncookie.c). */
+int syncookie_mss_index(uint16_t mss);
+uint16_t syncookie_mss(int idx);
+uint32_t syncookie_make(const synack_stack *st, const tcb_tuple *tu,
+                        uint32_t irs, int mss_idx, synack_time_t now);
+/* The MSS index the cookie carries, or -1 if it is not valid now. */
+int syncookie_check(const synack_stack *st, const tcb_tuple *tu,
+                    uint32_t irs, uint32_t cookie, synack_time_t now);
+uint32_t syncookie_ts_offset(const synack_stack *st, const tcb_tuple *tu);
+
+/* Send a segment that belongs to no connection (a RST in reply, a SYN
+ * cookie's SYN,ACK): th is complete but for the checksum; `owner` (may be
+ * NULL) is the socket the trace shows it under. */
+void tcp_send_raw(synack_stack *st, tcb *owner, uint32_t lip, uint32_t rip,
+                  const wire_tcp *th, synack_time_t now);
 
 /* RFC 6528 keyed hash (SipHash-2-4). */
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);

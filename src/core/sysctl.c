@@ -54,6 +54,9 @@ static const tunable_desc table[] = {
      "9293 says (default 0, as Linux)"},
     {"tcp_challenge_ack_limit", T(challenge_ack_limit), 1, 0, 1 << 30,
      "RFC 5961 challenge ACKs per second, whole stack (default 1000)"},
+    {"tcp_syncookies", T(syncookies), 1, 0, 2,
+     "SYN cookies: 0 off, 1 when a listener's SYN queue is full, 2 always "
+     "(default 1, as Linux)"},
     {"tcp_rto_min_us", T(rto_min_us), 1, 1000, 2000000000,
      "minimum retransmission timeout in microseconds (default 200000)"},
     {"tcp_rto_max_ms", T(rto_max_ms), 1, 100, 3600000,
@@ -91,6 +94,7 @@ void tunables_default(tunables *t)
     t->max_syn_backlog = 128;
     t->rfc1337 = 0;
     t->challenge_ack_limit = 1000;
+    t->syncookies = 1;
     t->rto_min_us = 200000;
     t->rto_max_ms = 120000;
     t->rto_initial_ms = 1000;

@@ -367,41 +367,180 @@ static void inherit_options(tcb *tp, const tcb *lp)
     tp->user_mss = lp->user_mss;
 }
 
-static void listen_input(synack_stack *st, tcb *lp, const seg *s,
-                         synack_time_t now)
+/* ---- SYN cookies (tcp_syncookie.c has the encoding) -------------------- */
+
+static tcb_tuple seg_tuple(const seg *s)
 {
-    if (s->flags & SYNACK_TH_RST) {
-        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
-        return;
+    tcb_tuple tu = {s->ip->dst, s->ip->src, s->th.dport, s->th.sport};
+    return tu;
+}
+
+/* Answer a SYN with the SYN,ACK a new SYN-RECEIVED connection would send,
+ * without creating it: its ISS is the cookie. */
+static void syncookie_send(synack_stack *st, tcb *lp, const seg *s,
+                           synack_time_t now)
+{
+    tcb_tuple tu = seg_tuple(s);
+    uint16_t peer_mss = s->th.has_mss ? s->th.mss : 536;
+    int idx = syncookie_mss_index(peer_mss);
+    tcb plan; /* what a child of lp would offer: buffers, scale, MSS */
+    memset(&plan, 0, sizeof(plan));
+    inherit_options(&plan, lp);
+    tcp_plan_conn(st, &plan);
+    wire_tcp th;
+    memset(&th, 0, sizeof(th));
+    th.sport = tu.lport;
+    th.dport = tu.rport;
+    th.seq = syncookie_make(st, &tu, s->th.seq, idx, now);
+    th.ack = s->th.seq + 1;
+    th.flags = SYNACK_TH_SYN | SYNACK_TH_ACK;
+    th.has_mss = 1;
+    th.mss = plan.rcv_mss;
+    th.wnd = (uint16_t)min32(plan.rx_size, 65535);
+    /* Without timestamps there is nowhere to keep the peer's window scale:
+     * no scaling then (as Linux). */
+    if (st->tun.timestamps && s->th.has_ts) {
+        bool ws = st->tun.window_scaling && s->th.has_ws;
+        uint32_t enc = ws ? min32(s->th.ws, 14) : 15;
+        uint32_t clock = (uint32_t)(now / SYNACK_MSEC) +
+                         syncookie_ts_offset(st, &tu);
+        th.has_ts = 1;
+        th.tsval = (clock & ~0xfu) | enc;
+        th.tsecr = s->th.tsval;
+        if (ws) {
+            th.has_ws = 1;
+            th.ws = plan.rcv_ws;
+        }
     }
-    if (s->flags & SYNACK_TH_ACK) {
-        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+    st->stats.syncookies_sent++;
+    lp->cookie_sent = now;
+    tcp_send_raw(st, lp, tu.lip, tu.rip, &th, now);
+}
+
+/* Whether an ACK reaching a listener is worth checking as a cookie. */
+static bool syncookie_expected(const synack_stack *st, const tcb *lp,
+                               synack_time_t now)
+{
+    if (st->tun.syncookies == 2)
+        return true;
+    return st->tun.syncookies == 1 && lp->cookie_sent != SYNACK_TIME_NEVER &&
+           now - lp->cookie_sent < 128 * SYNACK_SEC;
+}
+
+/* The ACK of a cookie SYN,ACK: rebuild the connection in SYN-RECEIVED as if
+ * it had been kept, and let the normal path take the ACK (and any data).
+ * Returns NULL (segment dealt with) if the cookie is not valid. */
+static tcb *syncookie_conn(synack_stack *st, tcb *lp, const seg *s,
+                           synack_time_t now)
+{
+    tcb_tuple tu = seg_tuple(s);
+    int idx = syncookie_check(st, &tu, s->th.seq - 1, s->th.ack - 1, now);
+    if (idx < 0) {
+        st->stats.syncookies_failed++;
+        drop(st, lp, s, SYNACK_DROP_TCP_SYNCOOKIE_BAD, now);
         tcp_reset_reply(st, s->ip, &s->th, seg_len(s), now);
-        return;
-    }
-    if (!(s->flags & SYNACK_TH_SYN)) {
-        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
-        return;
-    }
-    if (s->flags & SYNACK_TH_FIN) {
-        drop(st, lp, s, SYNACK_DROP_TCP_BAD_FLAGS, now);
-        return;
-    }
-    int synq_max = lp->backlog < st->tun.max_syn_backlog
-                       ? lp->backlog
-                       : st->tun.max_syn_backlog;
-    if (lp->synq_len >= synq_max) {
-        drop(st, lp, s, SYNACK_DROP_TCP_SYN_QUEUE_FULL, now);
-        return;
+        return NULL;
     }
     if (lp->aq_len >= lp->backlog) {
         drop(st, lp, s, SYNACK_DROP_TCP_ACCEPT_QUEUE_FULL, now);
-        return;
+        return NULL;
     }
     tcb *tp = tcb_new(st);
     if (!tp) {
         drop(st, lp, s, SYNACK_DROP_TCP_NO_MEM, now);
-        return;
+        return NULL;
+    }
+    tp->lip = tu.lip;
+    tp->lport = tu.lport;
+    tp->rip = tu.rip;
+    tp->rport = tu.rport;
+    tp->listener = lp;
+    tp->passive = true;
+    inherit_options(tp, lp);
+    tcp_plan_conn(st, tp);
+    wire_tcp syn; /* the SYN we no longer have, as far as the cookie says */
+    memset(&syn, 0, sizeof(syn));
+    syn.has_mss = 1;
+    syn.mss = syncookie_mss(idx);
+    if (st->tun.timestamps && s->th.has_ts) {
+        syn.has_ts = 1;
+        syn.tsval = s->th.tsval;
+        uint32_t enc = s->th.tsecr & 0xfu;
+        if (enc <= 14 && st->tun.window_scaling) {
+            syn.has_ws = 1;
+            syn.ws = (uint8_t)enc;
+        }
+        tp->ts_offset = syncookie_ts_offset(st, &tu);
+    }
+    tp->irs = s->th.seq - 1;
+    tp->rcv_nxt = s->th.seq;
+    syn_options(st, tp, &syn);
+    tp->iss = s->th.ack - 1;
+    tp->snd_una = tp->iss;
+    tp->snd_nxt = tp->snd_max = tp->tx_seq = tp->iss + 1;
+    tp->recover = tp->iss;
+    tp->syn_flags_sent = SYNACK_TH_SYN | SYNACK_TH_ACK;
+    tp->rcv_adv = tp->rcv_nxt + min32(tp->rx_size, 65535);
+    tp->snd_wl1 = tp->irs;
+    tp->snd_wl2 = tp->iss;
+    tp->last_rcv = now;
+    tcb_hash_insert(st, tp);
+    lp->synq_len++;
+    tp->state = SYNACK_LISTEN; /* forks off the listener, as for a SYN */
+    st->stats.syncookies_recv++;
+    tcp_set_state(st, tp, SYNACK_SYN_RECEIVED, now);
+    return tp;
+}
+
+/* A segment for a listener. Returns the connection that should go on to
+ * process it (a valid SYN cookie's ACK), else NULL. `iss_floor` (non-NULL
+ * when a SYN reopens a TIME-WAIT connection) is the ISS to use. */
+static tcb *listen_input(synack_stack *st, tcb *lp, const seg *s,
+                         const uint32_t *iss_floor, synack_time_t now)
+{
+    if (s->flags & SYNACK_TH_RST) {
+        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+        return NULL;
+    }
+    if (s->flags & SYNACK_TH_ACK) {
+        if (!(s->flags & SYNACK_TH_SYN) && syncookie_expected(st, lp, now))
+            return syncookie_conn(st, lp, s, now);
+        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+        tcp_reset_reply(st, s->ip, &s->th, seg_len(s), now);
+        return NULL;
+    }
+    if (!(s->flags & SYNACK_TH_SYN)) {
+        drop(st, lp, s, SYNACK_DROP_TCP_LISTEN_BAD, now);
+        return NULL;
+    }
+    if (s->flags & SYNACK_TH_FIN) {
+        drop(st, lp, s, SYNACK_DROP_TCP_BAD_FLAGS, now);
+        return NULL;
+    }
+    if (lp->aq_len >= lp->backlog) {
+        drop(st, lp, s, SYNACK_DROP_TCP_ACCEPT_QUEUE_FULL, now);
+        return NULL;
+    }
+    int synq_max = lp->backlog < st->tun.max_syn_backlog
+                       ? lp->backlog
+                       : st->tun.max_syn_backlog;
+    bool full = lp->synq_len >= synq_max;
+    if (!iss_floor &&
+        (st->tun.syncookies == 2 || (full && st->tun.syncookies == 1))) {
+        syncookie_send(st, lp, s, now);
+        return NULL;
+    }
+    if (full) {
+        drop(st, lp, s, SYNACK_DROP_TCP_SYN_QUEUE_FULL, now);
+        return NULL;
+    }
+    tcb *tp = tcb_new(st);
+    if (!tp) {
+        if (st->tun.syncookies && !iss_floor)
+            syncookie_send(st, lp, s, now);
+        else
+            drop(st, lp, s, SYNACK_DROP_TCP_NO_MEM, now);
+        return NULL;
     }
     tp->lip = s->ip->dst;
     tp->lport = s->th.dport;
@@ -414,7 +553,7 @@ static void listen_input(synack_stack *st, tcb *lp, const seg *s,
     tp->irs = s->th.seq;
     tp->rcv_nxt = s->th.seq + 1;
     syn_options(st, tp, &s->th);
-    tp->iss = tcp_isn(st, tp, now);
+    tp->iss = iss_floor ? *iss_floor : tcp_isn(st, tp, now);
     tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
     tp->tx_seq = tp->iss + 1;
     tp->recover = tp->iss;
@@ -429,6 +568,7 @@ static void listen_input(synack_stack *st, tcb *lp, const seg *s,
     tcp_set_state(st, tp, SYNACK_SYN_RECEIVED, now);
     tp->segs_in++;
     tcp_output(st, tp, now);
+    return NULL;
 }
 
 /* ---- SYN-SENT ------------------------------------------------------------ */
@@ -615,23 +755,14 @@ static int check_rst(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     return GONE;
 }
 
-/* Fourth step. Returns GONE with *reopen set when a SYN may open a new
- * connection from TIME-WAIT (RFC 9293 3.10.7.4, RFC 6191 idea without
- * timestamps: the new SYN is above RCV.NXT). */
-static int check_syn(synack_stack *st, tcb *tp, seg *s, bool *reopen,
-                     synack_time_t now)
+/* Fourth step: a SYN on a synchronized connection gets a challenge ACK
+ * (RFC 5961 4.2), except that a passive SYN-RECEIVED connection returns to
+ * LISTEN (RFC 9293). TIME-WAIT reuse was decided before (time_wait_reuse). */
+static int check_syn(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
 {
     if (!(s->flags & SYNACK_TH_SYN))
         return CONT;
-    if (tp->state == SYNACK_TIME_WAIT && !(s->flags & SYNACK_TH_ACK) &&
-        SEQ_GT(s->th.seq, tp->rcv_nxt) &&
-        tcb_lookup_listener(st, tp->lip, tp->lport)) {
-        tcp_close_conn(st, tp, 0, now);
-        *reopen = true;
-        return GONE;
-    }
     if (tp->state == SYNACK_SYN_RECEIVED && tp->passive) {
-        /* RFC 9293: a passive SYN-RECEIVED connection returns to LISTEN */
         tcp_close_conn(st, tp, 0, now);
         return GONE;
     }
@@ -862,12 +993,40 @@ static void simopen_synack(tcb *tp, seg *s)
     s->seq = s->th.seq;
 }
 
+/* TIME-WAIT: a new SYN from the same peer to a port that still has a
+ * listener opens a new incarnation, as RFC 9293 3.10.7.4 allows and Linux
+ * does: if the old one used timestamps and the SYN has them, its TSval
+ * must be newer (RFC 6191); otherwise its sequence number must be above
+ * RCV.NXT (RFC 1122 4.2.2.13) -- anywhere above, not only in the window.
+ * The new ISS starts above everything the old incarnation sent. */
+static bool time_wait_reuse(synack_stack *st, tcb *tp, const seg *s,
+                            uint32_t *iss_floor, synack_time_t now)
+{
+    if (tp->state != SYNACK_TIME_WAIT ||
+        (s->flags & (SYNACK_TH_SYN | SYNACK_TH_ACK | SYNACK_TH_RST |
+                     SYNACK_TH_FIN)) != SYNACK_TH_SYN ||
+        !tcb_lookup_listener(st, tp->lip, tp->lport))
+        return false;
+    bool newer = tp->ts_ok && s->th.has_ts
+                     ? SEQ_GT(s->th.tsval, tp->ts_recent)
+                     : SEQ_GT(s->th.seq, tp->rcv_nxt);
+    if (!newer)
+        return false;
+    *iss_floor = tp->snd_max + 65535 + 2;
+    tcp_close_conn(st, tp, 0, now);
+    return true;
+}
+
 static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
-                      synack_time_t now)
+                      uint32_t *iss_floor, synack_time_t now)
 {
     simopen_synack(tp, s);
     if (syn_received_dup_syn(st, tp, s, now) || time_wait_fin(st, tp, s, now))
         return DONE;
+    if (time_wait_reuse(st, tp, s, iss_floor, now)) {
+        *reopen = true;
+        return GONE;
+    }
     if (ts_paws_fails(tp, s)) {
         drop(st, tp, s, SYNACK_DROP_TCP_PAWS, now);
         tcp_send_ack(st, tp, now);
@@ -877,7 +1036,7 @@ static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
     if (r == CONT)
         r = check_rst(st, tp, s, now);
     if (r == CONT)
-        r = check_syn(st, tp, s, reopen, now);
+        r = check_syn(st, tp, s, now);
     if (r == CONT) {
         update_ts_recent(tp, s);
         r = check_ack(st, tp, s, now);
@@ -933,17 +1092,21 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
     if (!tp) {
         tcb *lp = tcb_lookup_listener(st, ip->dst, s.th.dport);
         tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, lp, d, false, now);
-        if (lp)
-            listen_input(st, lp, &s, now);
-        else
+        if (!lp) {
             closed_input(st, &s, now);
-        goto out;
+            goto out;
+        }
+        tp = listen_input(st, lp, &s, NULL, now);
+        if (!tp)
+            goto out;
+    } else {
+        tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, tp, d, false, now);
     }
-    tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, tp, d, false, now);
     tp->segs_in++;
     tp->last_rcv = now;
     tp->keep_probes = 0;
     bool reopen = false;
+    uint32_t iss_floor = 0;
     if (tp->state == SYNACK_SYN_SENT) {
         r = syn_sent_input(st, tp, &s, now);
         if (r == CONT) {
@@ -952,7 +1115,7 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
                 check_fin(st, tp, &s, now);
         }
     } else {
-        r = sync_input(st, tp, &s, &reopen, now);
+        r = sync_input(st, tp, &s, &reopen, &iss_floor, now);
     }
     if (r != GONE) {
         tcp_output(st, tp, now);
@@ -961,7 +1124,7 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
         tcb *lp = tcb_lookup_listener(st, ip->dst, s.th.dport);
         if (lp) {
             s.flags = s.th.flags;
-            listen_input(st, lp, &s, now);
+            listen_input(st, lp, &s, &iss_floor, now);
         }
     }
 out:

@@ -207,6 +207,23 @@ void tcp_challenge_ack(synack_stack *st, tcb *tp, synack_time_t now)
     tcp_send_ack(st, tp, now);
 }
 
+void tcp_send_raw(synack_stack *st, tcb *owner, uint32_t lip, uint32_t rip,
+                  const wire_tcp *th, synack_time_t now)
+{
+    uint8_t *p = st->txbuf + L4_OFF;
+    size_t hl = wire_tcp_emit(p, th);
+    wire_tcp_set_csum(p, hl, lip, rip);
+    st->stats.tcp_out++;
+    if (th->flags & SYNACK_TH_RST)
+        st->stats.tcp_rst_out++;
+    if (st->trace) {
+        synack_seg d;
+        seg_desc(&d, th, lip, rip, 0);
+        tcp_trace_seg(st, SYNACK_TRACE_SEG_OUT, owner, &d, false, now);
+    }
+    ip_output(st, rip, WIRE_IPPROTO_TCP, hl, now);
+}
+
 void tcp_reset_reply(synack_stack *st, const wire_ipv4 *ip,
                      const wire_tcp *in, uint32_t seglen, synack_time_t now)
 {
@@ -224,17 +241,7 @@ void tcp_reset_reply(synack_stack *st, const wire_ipv4 *ip,
         th.ack = in->seq + seglen;
         th.flags = SYNACK_TH_RST | SYNACK_TH_ACK;
     }
-    uint8_t *p = st->txbuf + L4_OFF;
-    size_t hl = wire_tcp_emit(p, &th);
-    wire_tcp_set_csum(p, hl, ip->dst, ip->src);
-    st->stats.tcp_out++;
-    st->stats.tcp_rst_out++;
-    if (st->trace) {
-        synack_seg d;
-        seg_desc(&d, &th, ip->dst, ip->src, 0);
-        tcp_trace_seg(st, SYNACK_TRACE_SEG_OUT, NULL, &d, false, now);
-    }
-    ip_output(st, ip->src, WIRE_IPPROTO_TCP, hl, now);
+    tcp_send_raw(st, NULL, ip->dst, ip->src, &th, now);
 }
 
 void tcp_arm_rexmt(synack_stack *st, tcb *tp, synack_time_t now)

@@ -80,6 +80,7 @@ tcb *tcb_new(synack_stack *st)
     tp->handle = -1;
     tp->state = SYNACK_CLOSED;
     tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl =
+        tp->cookie_sent =
         SYNACK_TIME_NEVER;
     tp->rto = (synack_time_t)st->tun.rto_initial_ms * SYNACK_MSEC;
     tp->ssthresh = UINT32_MAX / 2;
@@ -408,13 +409,23 @@ bool tcp_port_in_use(synack_stack *st, uint32_t lip, uint16_t port,
     return false;
 }
 
-/* RFC 6056-style: start at a random point of 32768..60999, step through. */
-uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip)
+/* RFC 6056 algorithm 3 (simple hash-based port selection): each
+ * destination gets its own keyed offset into 32768..60999, and a counter
+ * shared by all destinations moves on after every port tried. An off-path
+ * attacker cannot guess the port from other connections' ports, and
+ * successive connections to one destination do not reuse a port soon. */
+uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip, uint32_t rip,
+                            uint16_t rport)
 {
     const uint32_t lo = 32768, n = 61000 - 32768;
-    uint32_t start = (uint32_t)(stack_rand(st) % n);
+    uint8_t b[11];
+    b[0] = 'p';
+    wire_put32(b + 1, lip);
+    wire_put32(b + 5, rip);
+    wire_put16(b + 9, rport);
+    uint32_t offset = (uint32_t)siphash24(st->cfg.isn_secret, b, sizeof(b));
     for (uint32_t i = 0; i < n; i++) {
-        uint16_t p = (uint16_t)(lo + (start + i) % n);
+        uint16_t p = (uint16_t)(lo + (offset + st->next_port++) % n);
         if (!tcp_port_in_use(st, lip, p, false))
             return p;
     }

@@ -37,7 +37,7 @@ int tcp_usr_connect(synack_stack *st, tcb *tp, const synack_addr *a,
         return -SYNACK_ENETUNREACH;
     tp->lip = st->cfg.ip;
     if (tp->lport == 0) {
-        tp->lport = tcp_ephemeral_port(st, tp->lip);
+        tp->lport = tcp_ephemeral_port(st, tp->lip, a->ip, a->port);
         if (tp->lport == 0)
             return -SYNACK_EADDRNOTAVAIL;
     }
@@ -74,7 +74,7 @@ int tcp_usr_listen(synack_stack *st, tcb *tp, int backlog)
     if (tp->state != SYNACK_CLOSED || tp->conn_reported || tp->reset_done)
         return -SYNACK_EINVAL;
     if (tp->lport == 0) {
-        tp->lport = tcp_ephemeral_port(st, tp->lip);
+        tp->lport = tcp_ephemeral_port(st, tp->lip, 0, 0);
         if (tp->lport == 0)
             return -SYNACK_EADDRINUSE;
     }

@@ -186,14 +186,13 @@ static void tw_syn_challenge_ack(void **state)
 }
 
 /* TIME-WAIT on a listening port, the same peer connects again with a SYN
- * above RCV.NXT and inside the window: the old incarnation is closed and
- * the SYN opens a new one (RFC 1122 4.2.2.13; the new ISS is above the old
- * sequence space). An old SYN (not above RCV.NXT) gets a challenge ACK; a
- * SYN beyond the window fails the first step (sequence check) and gets an
- * ACK (RFC 9293 3.10.7.4; Linux would reopen for any SEG.SEQ > RCV.NXT). */
-static void tw_new_syn_reopens_on_listener(void **state)
+ * above RCV.NXT: the old incarnation is closed and the SYN opens a new one
+ * (RFC 9293 3.10.7.4 allows it, RFC 1122 4.2.2.13's rule, as Linux), with
+ * ISS = old SND.NXT + 65535 + 2. An old SYN (not above RCV.NXT) gets a
+ * challenge ACK and TIME-WAIT stays. A SYN far beyond the window reopens
+ * too (the rule is "above RCV.NXT", as Linux). */
+static void tw_reopen_case(uint32_t above)
 {
-    (void)state;
     pkt_env e;
     pkt_setup(&e, NULL);
     int l;
@@ -206,27 +205,83 @@ static void tw_new_syn_reopens_on_listener(void **state)
     pkt_expect(&e, A_, old_iss + 2, r, 0);
     pkt_expect_none(&e);
     assert_int_equal(pkt_conn_state(&e), SYNACK_TIME_WAIT);
-    /* SYN beyond the window */
-    pkt_inject(&e, S_, r + 100000, 0, 65535, NULL, 0);
+    /* SYN at RCV.NXT: not above it */
+    pkt_inject(&e, S_, r, 0, 65535, NULL, 0);
     pkt_expect(&e, A_, old_iss + 2, r, 0);
-    pkt_expect_none(&e);
     assert_int_equal(pkt_conn_state(&e), SYNACK_TIME_WAIT);
-    /* new SYN in the window */
-    pkt_inject(&e, S_, r + 1000, 0, 65535, NULL, 0);
+    /* new SYN */
+    pkt_inject(&e, S_, r + above, 0, 65535, NULL, 0);
     pkt_seg sa;
     assert_true(pkt_pop(&e, &sa));
     assert_int_equal(sa.th.flags, S_ | A_);
-    assert_int_equal(sa.th.ack, r + 1001);
-    assert_true((int32_t)(sa.th.seq - (old_iss + 2)) > 0);
+    assert_int_equal(sa.th.ack, r + above + 1);
+    assert_int_equal(sa.th.seq, old_iss + 2 + 65535 + 2);
     pkt_expect_none(&e);
     assert_true(pkt_saw(&e, SYNACK_TIME_WAIT, SYNACK_CLOSED));
     assert_int_equal(pkt_conn_state(&e), SYNACK_SYN_RECEIVED);
     assert_int_equal(synack_stack_conn_count(e.st), 2);
-    pkt_inject(&e, A_, r + 1001, sa.th.seq + 1, 65535, NULL, 0);
+    pkt_inject(&e, A_, r + above + 1, sa.th.seq + 1, 65535, NULL, 0);
     int s2 = synack_accept(e.st, l, NULL);
     assert_true(s2 >= 0);
     assert_int_equal(synack_abort(e.st, s2, e.now), 0);
-    pkt_expect(&e, R_ | A_, sa.th.seq + 1, r + 1001, 0);
+    pkt_expect(&e, R_ | A_, sa.th.seq + 1, r + above + 1, 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
+static void tw_new_syn_reopens_on_listener(void **state)
+{
+    (void)state;
+    tw_reopen_case(1000);     /* in the window */
+    tw_reopen_case(100000);   /* beyond the window */
+    tw_reopen_case(0x7fffffffu); /* as far above as sequence space allows */
+}
+
+/* RFC 6191: when the old incarnation used timestamps and the new SYN has
+ * them, the TSval decides, not the sequence number: a SYN below RCV.NXT
+ * with a newer TSval reopens; a SYN above RCV.NXT with an older TSval fails
+ * PAWS and does not. */
+static void tw_rfc6191_timestamps(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    pkt_peer_opts o = {.mss = 1460, .ws = -1, .ts = true, .tsval = 5000};
+    int l = pkt_listen(&e, 4);
+    pkt_inject_syn(&e, &o);
+    pkt_seg sa;
+    assert_true(pkt_pop(&e, &sa));
+    assert_true(sa.th.has_ts);
+    e.iss = sa.th.seq;
+    pkt_inject_ts(&e, A_, PKT_RISN + 1, e.iss + 1, 65535, 5001, sa.th.tsval,
+                  NULL, 0);
+    int s = synack_accept(e.st, l, NULL);
+    assert_true(s >= 0);
+    /* we close first: FIN, the peer ACKs it and sends its FIN */
+    assert_int_equal(synack_close(e.st, s, e.now), 0);
+    pkt_seg f;
+    assert_true(pkt_pop(&e, &f));
+    assert_int_equal(f.th.flags, F_ | A_);
+    pkt_inject_ts(&e, F_ | A_, PKT_RISN + 1, e.iss + 2, 65535, 5002,
+                  f.th.tsval, NULL, 0);
+    pkt_seg a;
+    assert_true(pkt_pop(&e, &a));
+    assert_int_equal(a.th.flags, A_);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_TIME_WAIT);
+    uint32_t r = PKT_RISN + 2;
+    /* above RCV.NXT but an older TSval: PAWS drops it (with an ACK) */
+    pkt_inject_ts(&e, S_, r + 5000, 0, 65535, 4000, 0, NULL, 0);
+    pkt_expect(&e, A_, e.iss + 2, r, 0);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_TIME_WAIT);
+    /* below RCV.NXT but a newer TSval: a new incarnation */
+    pkt_inject_ts(&e, S_, PKT_RISN - 100, 0, 65535, 6000, 0, NULL, 0);
+    pkt_seg sa2;
+    assert_true(pkt_pop(&e, &sa2));
+    assert_int_equal(sa2.th.flags, S_ | A_);
+    assert_int_equal(sa2.th.ack, PKT_RISN - 99);
+    assert_int_equal(sa2.th.seq, e.iss + 2 + 65535 + 2);
+    assert_true(pkt_saw(&e, SYNACK_TIME_WAIT, SYNACK_CLOSED));
+    assert_int_equal(pkt_conn_state(&e), SYNACK_SYN_RECEIVED);
     assert_int_equal(synack_close(e.st, l, e.now), 0);
     pkt_teardown(&e, true);
 }
@@ -259,6 +314,7 @@ int main(void)
         cmocka_unit_test(tw_dup_fin_reacked),
         cmocka_unit_test(tw_syn_challenge_ack),
         cmocka_unit_test(tw_new_syn_reopens_on_listener),
+        cmocka_unit_test(tw_rfc6191_timestamps),
         cmocka_unit_test(tw_abort_deletes_silently),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
