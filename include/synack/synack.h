@@ -157,6 +157,8 @@ typedef struct synack_stack_stats {
      * ACKs that carried a valid cookie (a connection was made from it), and
      * ACKs checked against a cookie that failed. */
     uint64_t syncookies_sent, syncookies_recv, syncookies_failed;
+    /* ACKs not sent to unacceptable segments (tcp_invalid_ratelimit) */
+    uint64_t tcp_oow_acks_skipped;
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
     /* Must stay 0: state changes that are not edges of the RFC 9293

@@ -44,6 +44,7 @@ typedef struct tunables {
     int rfc1337;
     int challenge_ack_limit; /* per second, whole stack */
     int syncookies;          /* 0 off, 1 when the SYN queue is full, 2 always */
+    int invalid_ratelimit_ms; /* ACKs to unacceptable segments, per conn */
     int rto_min_us;
     int rto_max_ms;
     int rto_initial_ms;
@@ -86,6 +87,8 @@ struct tcb {
     tcb *aq_head, *aq_tail; /* listener: established, not yet accepted */
     int backlog, aq_len, synq_len;
     synack_time_t cookie_sent; /* listener: last SYN cookie sent (or NEVER) */
+    synack_time_t last_oow_ack; /* tcp_invalid_ratelimit */
+    bool oow_ack_sent;
 
     uint32_t id;
     int handle; /* -1: no handle (embryonic, queued or orphaned) */

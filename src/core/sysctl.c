@@ -57,6 +57,10 @@ static const tunable_desc table[] = {
     {"tcp_syncookies", T(syncookies), 1, 0, 2,
      "SYN cookies: 0 off, 1 when a listener's SYN queue is full, 2 always "
      "(default 1, as Linux)"},
+    {"tcp_invalid_ratelimit", T(invalid_ratelimit_ms), 1, 0, 3600000,
+     "milliseconds between ACKs sent to unacceptable segments without data "
+     "(out of window, bad ACK, PAWS) on one connection; 0 no limit "
+     "(default 500, as Linux)"},
     {"tcp_rto_min_us", T(rto_min_us), 1, 1000, 2000000000,
      "minimum retransmission timeout in microseconds (default 200000)"},
     {"tcp_rto_max_ms", T(rto_max_ms), 1, 100, 3600000,
@@ -95,6 +99,7 @@ void tunables_default(tunables *t)
     t->rfc1337 = 0;
     t->challenge_ack_limit = 1000;
     t->syncookies = 1;
+    t->invalid_ratelimit_ms = 500;
     t->rto_min_us = 200000;
     t->rto_max_ms = 120000;
     t->rto_initial_ms = 1000;

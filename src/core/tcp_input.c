@@ -659,6 +659,36 @@ static bool ts_paws_fails(const tcb *tp, const seg *s)
            SEQ_LT(s->th.tsval, tp->ts_recent);
 }
 
+/* The ACK owed for an unacceptable segment (out of window, ACK of unsent
+ * data, PAWS). A SYN gets a challenge ACK whatever its sequence number
+ * (RFC 5961 4.2; the global limit applies). A segment that occupies no
+ * sequence space gets at most one per tcp_invalid_ratelimit milliseconds
+ * per connection (as Linux): two ends that each answer the other's
+ * unacceptable ACK with an ACK -- after a forged SYN reopened TIME-WAIT on
+ * one side, say -- would otherwise loop at the speed of the link. Data and
+ * FIN segments are always answered: that duplicate ACK is part of loss
+ * recovery. */
+static void oow_ack(synack_stack *st, tcb *tp, const seg *s,
+                    synack_time_t now)
+{
+    if (s->flags & SYNACK_TH_SYN) {
+        tcp_challenge_ack(st, tp, now);
+        return;
+    }
+    if (s->dlen == 0 && !(s->flags & SYNACK_TH_FIN) &&
+        st->tun.invalid_ratelimit_ms > 0) {
+        synack_time_t gap =
+            (synack_time_t)st->tun.invalid_ratelimit_ms * SYNACK_MSEC;
+        if (tp->oow_ack_sent && now - tp->last_oow_ack < gap) {
+            st->stats.tcp_oow_acks_skipped++;
+            return;
+        }
+        tp->oow_ack_sent = true;
+        tp->last_oow_ack = now;
+    }
+    tcp_send_ack(st, tp, now);
+}
+
 /* First step: is the segment acceptable (RFC 9293 table 6)? Trims it to
  * the window. */
 static int check_seq(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
@@ -684,7 +714,7 @@ static int check_seq(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     if (!ok) {
         drop(st, tp, s, SYNACK_DROP_TCP_SEQ, now);
         if (!(s->flags & SYNACK_TH_RST))
-            tcp_send_ack(st, tp, now);
+            oow_ack(st, tp, s, now);
         return DONE;
     }
     if (probe) {
@@ -818,7 +848,7 @@ static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     uint32_t ack = s->th.ack;
     if (SEQ_GT(ack, tp->snd_max)) {
         drop(st, tp, s, SYNACK_DROP_TCP_ACK, now);
-        tcp_send_ack(st, tp, now);
+        oow_ack(st, tp, s, now);
         return DONE;
     }
     uint32_t maxwnd = tp->max_sndwnd > 65535 ? tp->max_sndwnd : 65535;
@@ -1029,7 +1059,7 @@ static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
     }
     if (ts_paws_fails(tp, s)) {
         drop(st, tp, s, SYNACK_DROP_TCP_PAWS, now);
-        tcp_send_ack(st, tp, now);
+        oow_ack(st, tp, s, now);
         return DONE;
     }
     int r = check_seq(st, tp, s, now);

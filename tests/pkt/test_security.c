@@ -378,6 +378,49 @@ static void ephemeral_ports_rfc6056(void **state)
     pkt_teardown(&e, true);
 }
 
+/* tcp_invalid_ratelimit (as Linux): unacceptable segments without data
+ * (out of window, ACK of unsent data) get one ACK per 500 ms per
+ * connection, so two ends cannot answer each other's ACKs for ever; data
+ * out of the window is always answered; a SYN gets a challenge ACK. */
+static void invalid_ratelimit_breaks_ack_loops(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    int s = pkt_open_passive(&e, &l, NULL);
+    uint32_t r = PKT_RISN + 1;
+    for (int i = 0; i < 5; i++) {
+        pkt_inject(&e, A_, r, e.iss + 1000, 65535, NULL, 0); /* unsent */
+        pkt_inject(&e, A_, r + 200000, e.iss + 1, 65535, NULL, 0); /* oow */
+        pkt_run_for(&e, 10 * SYNACK_MSEC);
+    }
+    pkt_expect(&e, A_, e.iss + 1, r, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(stats(&e).tcp_oow_acks_skipped, 9);
+    /* data beyond the window: answered every time */
+    pkt_inject(&e, A_ | P_, r + 200000, e.iss + 1, 65535, "x", 1);
+    pkt_expect(&e, A_, e.iss + 1, r, 0);
+    pkt_inject(&e, A_ | P_, r + 200000, e.iss + 1, 65535, "x", 1);
+    pkt_expect(&e, A_, e.iss + 1, r, 0);
+    /* 500 ms after the last one, the next is answered again */
+    pkt_run_for(&e, 500 * SYNACK_MSEC);
+    pkt_inject(&e, A_, r + 200000, e.iss + 1, 65535, NULL, 0);
+    pkt_expect(&e, A_, e.iss + 1, r, 0);
+    pkt_inject(&e, A_, r + 200000, e.iss + 1, 65535, NULL, 0);
+    pkt_expect_none(&e);
+    /* tcp_invalid_ratelimit=0: no limit */
+    pkt_sysctl(&e, "tcp_invalid_ratelimit", "0");
+    for (int i = 0; i < 3; i++) {
+        pkt_inject(&e, A_, r + 200000, e.iss + 1, 65535, NULL, 0);
+        pkt_expect(&e, A_, e.iss + 1, r, 0);
+    }
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, R_ | A_, e.iss + 1, r, 0);
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +433,7 @@ int main(void)
         cmocka_unit_test(isn_rfc6528),
         cmocka_unit_test(secret_from_getrandom),
         cmocka_unit_test(ephemeral_ports_rfc6056),
+        cmocka_unit_test(invalid_ratelimit_breaks_ack_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
