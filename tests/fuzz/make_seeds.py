@@ -60,8 +60,8 @@ ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0,
 arp = struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\2\0\0\0\0\1",
                   bytes([10, 0, 0, 1]), b"\0" * 6, bytes([10, 0, 0, 2]))
 icmp = struct.pack(">BBHHH", 8, 0, 0, 1, 1) + b"ping"
-for name, data in {"tcp_syn_opts": bytes([0x80]) + syn,
-                   "ipv4": bytes([0x81]) + ip, "arp": bytes([2]) + arp,
+for name, data in {"tcp_syn_opts": bytes([0x82]) + syn,
+                   "ipv4": bytes([0x83]) + ip, "arp": bytes([2]) + arp,
                    "icmp": bytes([3]) + icmp}.items():
     with open(os.path.join(tp, name), "wb") as f:
         f.write(data)
