@@ -90,11 +90,22 @@ typedef struct synack_link_config {
     const uint32_t *loss_pattern;
     size_t loss_pattern_len;
     uint64_t seed;
+    /* Bursts of loss: before its other impairments, each frame starts a
+     * burst with probability burst_prob; the burst drops that frame and the
+     * next ones, burst_len frames in all (when burst_len_max > burst_len,
+     * the length is drawn uniformly from [burst_len, burst_len_max]).
+     * burst_len 0 counts as 1. Counted in stats.lost and stats.burst_lost. */
+    double burst_prob;
+    uint32_t burst_len, burst_len_max;
 } synack_link_config;
 
 typedef struct synack_link_stats {
     uint64_t sent, delivered, lost, reordered, duplicated, corrupted,
         queue_drops;
+    uint64_t burst_lost; /* frames lost in bursts (also in `lost`) */
+    uint64_t down_lost;  /* frames lost while the link was down (also in
+                            `lost`) */
+    uint64_t flaps;      /* up -> down changes */
 } synack_link_stats;
 
 void synack_link_config_init(synack_link_config *cfg); /* no impairment */
@@ -104,6 +115,11 @@ void synack_link_del(synack_link *l);
 /* A new port device on the link (destroy with synack_dev_destroy). */
 int synack_link_port(synack_link *l, synack_dev **out);
 void synack_link_get_stats(const synack_link *l, synack_link_stats *out);
+/* Link flap: while the link is down, every frame transmitted on any port
+ * is lost (frames already on the wire still arrive). Takes effect for the
+ * next transmit; draws nothing from the PRNG. */
+void synack_link_set_down(synack_link *l, int down);
+int synack_link_is_down(const synack_link *l);
 
 /* ---- pcap recorder ------------------------------------------------------ */
 /* Wraps a device: every frame transmitted or received through it is

@@ -10,8 +10,9 @@
  * of being malloc'd per frame.
  *
  * Per frame, in this order: global 1-based index, source MAC learning,
- * serialization at the sender (rate limit, queue limit), loss (pattern or
- * random), delay + jitter, reorder hold, corruption, duplication, forwarding.
+ * serialization at the sender (rate limit, queue limit), link down, loss
+ * burst (running or starting), loss (pattern or random), delay + jitter,
+ * reorder hold, corruption, duplication, forwarding.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,8 @@ struct synack_link {
     size_t nfdb, cap_fdb;
     struct frame *free_frames;
     size_t nfree;
+    int down;           /* synack_link_set_down */
+    uint32_t burst_left; /* frames still to drop in the current burst */
 };
 
 static const struct synack_dev_ops port_ops;
@@ -392,6 +395,23 @@ static int port_transmit(synack_dev *d, const uint8_t *frame, size_t len,
         l->stats.queue_drops++;
         return -SYNACK_ENOBUFS;
     }
+    if (l->down) {
+        l->stats.lost++;
+        l->stats.down_lost++;
+        return 0;
+    }
+    if (!l->burst_left && chance(l, l->cfg.burst_prob)) {
+        uint32_t n = l->cfg.burst_len ? l->cfg.burst_len : 1;
+        if (l->cfg.burst_len_max > n)
+            n += (uint32_t)rng_upto(l, l->cfg.burst_len_max - n);
+        l->burst_left = n;
+    }
+    if (l->burst_left) {
+        l->burst_left--;
+        l->stats.lost++;
+        l->stats.burst_lost++;
+        return 0;
+    }
     if (pattern_drops(l, index) || chance(l, l->cfg.loss)) {
         l->stats.lost++;
         return 0;
@@ -513,7 +533,7 @@ int synack_link_new(const synack_link_config *cfg, synack_link **out)
     if (!cfg || !out)
         return -SYNACK_EINVAL;
     if (!prob_ok(cfg->loss) || !prob_ok(cfg->reorder) || !prob_ok(cfg->dup) ||
-        !prob_ok(cfg->corrupt))
+        !prob_ok(cfg->corrupt) || !prob_ok(cfg->burst_prob))
         return -SYNACK_EINVAL;
     if (cfg->loss_pattern_len && !cfg->loss_pattern)
         return -SYNACK_EINVAL;
@@ -573,4 +593,18 @@ int synack_link_port(synack_link *l, synack_dev **out)
 void synack_link_get_stats(const synack_link *l, synack_link_stats *out)
 {
     *out = l->stats;
+}
+
+void synack_link_set_down(synack_link *l, int down)
+{
+    if (!l)
+        return;
+    if (down && !l->down)
+        l->stats.flaps++;
+    l->down = down != 0;
+}
+
+int synack_link_is_down(const synack_link *l)
+{
+    return l ? l->down : 0;
 }

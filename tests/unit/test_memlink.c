@@ -847,6 +847,162 @@ static void test_odd_frames(void **state)
     synack_link_del(l);
 }
 
+
+/* Loss bursts: every burst drops a run of consecutive frames whose length
+ * is within [burst_len, burst_len_max]; bursts start at about burst_prob
+ * per frame; all of it is counted in lost and burst_lost; an invalid
+ * probability is refused. */
+static void test_loss_burst(void **state)
+{
+    (void)state;
+    synack_link_config c;
+    synack_link_config_init(&c);
+    c.burst_prob = 1.5;
+    synack_link *bad = NULL;
+    assert_int_equal(synack_link_new(&c, &bad), -SYNACK_EINVAL);
+    c.burst_prob = 0.01;
+    c.burst_len = 3;
+    c.burst_len_max = 7;
+    c.seed = 77;
+    synack_link *l = mklink(&c);
+    struct endpoint a, b;
+    ep_init(&a, l, 1);
+    ep_init(&b, l, 2);
+    struct endpoint *all[] = { &a, &b };
+    const uint32_t N = 100000;
+    for (uint32_t i = 1; i <= N; i++)
+        assert_int_equal(send_id(&a, b.mac, i, 60, 0), 0);
+    drain(all, 2);
+    synack_link_stats s;
+    synack_link_get_stats(l, &s);
+    assert_int_equal(s.sent, N);
+    assert_int_equal(s.lost, s.burst_lost);
+    assert_int_equal(s.delivered + s.lost, N);
+    assert_int_equal(b.n, s.delivered);
+    /* Gaps in the received ids are the bursts (a burst may start right
+     * after another ends: then the gap is their sum). */
+    uint64_t bursts = 0, missing = 0;
+    uint32_t prev = 0, minrun = UINT32_MAX;
+    for (size_t i = 0; i <= b.n; i++) {
+        uint32_t id = i < b.n ? b.recs[i].id : N + 1;
+        assert_true(id > prev);
+        uint32_t gap = id - prev - 1;
+        if (gap) {
+            bursts++;
+            missing += gap;
+            if (gap < minrun)
+                minrun = gap;
+        }
+        prev = id;
+    }
+    assert_int_equal(missing, s.burst_lost);
+    assert_true(minrun >= 3);
+    /* ~ N / (1/p + mean length 5) bursts: about 950 */
+    assert_true(bursts > 700 && bursts < 1200);
+    assert_true(s.burst_lost >= bursts * 3 && s.burst_lost <= bursts * 7 * 2);
+    ep_fini(&a);
+    ep_fini(&b);
+    synack_link_del(l);
+
+    /* burst_len alone: fixed length; 0 counts as 1 */
+    synack_link_config_init(&c);
+    c.burst_prob = 1.0;
+    c.burst_len = 0;
+    l = mklink(&c);
+    ep_init(&a, l, 1);
+    ep_init(&b, l, 2);
+    for (uint32_t i = 1; i <= 10; i++)
+        assert_int_equal(send_id(&a, b.mac, i, 60, 0), 0);
+    drain(all, 2);
+    assert_int_equal(b.n, 0);
+    synack_link_get_stats(l, &s);
+    assert_int_equal(s.burst_lost, 10);
+    ep_fini(&a);
+    ep_fini(&b);
+    synack_link_del(l);
+}
+
+/* Link flap: frames transmitted while the link is down are lost (those
+ * already on the wire still arrive); up again, frames flow; the PRNG is
+ * not drawn, so a flap does not change the other impairments' sequence. */
+static void test_link_down(void **state)
+{
+    (void)state;
+    synack_link_config c;
+    synack_link_config_init(&c);
+    c.delay = 10 * SYNACK_MSEC;
+    synack_link *l = mklink(&c);
+    struct endpoint a, b;
+    ep_init(&a, l, 1);
+    ep_init(&b, l, 2);
+    struct endpoint *all[] = { &a, &b };
+    assert_false(synack_link_is_down(l));
+    assert_int_equal(send_id(&a, b.mac, 1, 60, 0), 0); /* on the wire */
+    synack_link_set_down(l, 1);
+    assert_true(synack_link_is_down(l));
+    synack_link_set_down(l, 1); /* still one flap */
+    assert_int_equal(send_id(&a, b.mac, 2, 60, SYNACK_MSEC), 0);
+    assert_int_equal(send_id(&b, a.mac, 3, 60, SYNACK_MSEC), 0);
+    drain(all, 2);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.recs[0].id, 1);
+    assert_int_equal(b.recs[0].at, 10 * SYNACK_MSEC);
+    assert_int_equal(a.n, 0);
+    synack_link_set_down(l, 0);
+    assert_int_equal(send_id(&a, b.mac, 4, 60, 20 * SYNACK_MSEC), 0);
+    drain(all, 2);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.recs[1].id, 4);
+    synack_link_set_down(l, 1);
+    synack_link_set_down(l, 0);
+    synack_link_stats s;
+    synack_link_get_stats(l, &s);
+    assert_int_equal(s.down_lost, 2);
+    assert_int_equal(s.lost, 2);
+    assert_int_equal(s.flaps, 2);
+    assert_int_equal(s.burst_lost, 0);
+    ep_fini(&a);
+    ep_fini(&b);
+    synack_link_del(l);
+
+    /* Same seed with random loss: a flap changes which frames are lost
+     * only while it lasts. */
+    uint32_t got[2][64];
+    size_t ngot[2];
+    for (int run = 0; run < 2; run++) {
+        synack_link_config_init(&c);
+        c.loss = 0.3;
+        c.seed = 5;
+        l = mklink(&c);
+        ep_init(&a, l, 1);
+        ep_init(&b, l, 2);
+        for (uint32_t i = 1; i <= 60; i++) {
+            if (run == 1)
+                synack_link_set_down(l, i >= 20 && i < 30);
+            assert_int_equal(send_id(&a, b.mac, i, 60, 0), 0);
+        }
+        drain(all, 2);
+        ngot[run] = 0;
+        for (size_t i = 0; i < b.n; i++)
+            if (b.recs[i].id < 20 || b.recs[i].id >= 30)
+                got[run][ngot[run]++] = b.recs[i].id;
+        ep_fini(&a);
+        ep_fini(&b);
+        synack_link_del(l);
+    }
+    /* the frames before the flap are the same; after it the sequence
+     * continues where it was (not the same frames, but as many draws) */
+    size_t before0 = 0, before1 = 0;
+    while (before0 < ngot[0] && got[0][before0] < 20)
+        before0++;
+    while (before1 < ngot[1] && got[1][before1] < 20)
+        before1++;
+    assert_int_equal(before0, before1);
+    assert_memory_equal(got[0], got[1], before0 * sizeof got[0][0]);
+    synack_link_set_down(NULL, 1);
+    assert_false(synack_link_is_down(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -868,6 +1024,8 @@ int main(void)
         cmocka_unit_test(test_rx_null_drops),
         cmocka_unit_test(test_port_destroy_and_link_del),
         cmocka_unit_test(test_odd_frames),
+        cmocka_unit_test(test_loss_burst),
+        cmocka_unit_test(test_link_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
