@@ -22,12 +22,17 @@ if(SYNACK_FUZZ)
   synack_fuzz(fuzz_tcp_options
     ${CMAKE_CURRENT_LIST_DIR}/fuzz_tcp_options.c
     ${PROJECT_SOURCE_DIR}/src/core/wire.c)
-  synack_fuzz(fuzz_frames
-    ${CMAKE_CURRENT_LIST_DIR}/fuzz_frames.c
+  # The stack, compiled once with the fuzz flags for the two targets that
+  # drive all of it.
+  add_library(synack_fuzz_stack OBJECT
     ${SYNACK_CORE_SRC} ${SYNACK_API_SRC} ${SYNACK_DEV_SRC})
-  target_link_libraries(fuzz_frames PRIVATE PkgConfig::PCAP)
-  synack_fuzz(fuzz_reass
-    ${CMAKE_CURRENT_LIST_DIR}/fuzz_reass.c
-    ${SYNACK_CORE_SRC} ${SYNACK_API_SRC} ${SYNACK_DEV_SRC})
-  target_link_libraries(fuzz_reass PRIVATE PkgConfig::PCAP)
+  target_include_directories(synack_fuzz_stack PRIVATE
+    ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(synack_fuzz_stack PRIVATE ${SYNACK_FUZZ_FLAGS})
+  target_link_libraries(synack_fuzz_stack PRIVATE PkgConfig::PCAP)
+  foreach(t fuzz_frames fuzz_reass)
+    synack_fuzz(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c
+      $<TARGET_OBJECTS:synack_fuzz_stack>)
+    target_link_libraries(${t} PRIVATE PkgConfig::PCAP)
+  endforeach()
 endif()
