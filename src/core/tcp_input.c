@@ -145,6 +145,11 @@ static void ack_advance(synack_stack *st, tcb *tp, const seg *s, uint32_t ack,
         tp->bytes_acked += n;
     }
     tp->snd_una = ack;
+    /* The offered window is anchored at SND.WL2 (RFC 9293 3.8.6): keep its
+     * right edge where it is until a window update moves it (as BSD), or
+     * an ACK that fails the update test -- an older SEG.SEQ, such as the
+     * peer's retransmission -- would slide the edge past what was offered. */
+    tp->snd_wnd = tp->snd_wnd > acked ? tp->snd_wnd - acked : 0;
     if (SEQ_LT(tp->snd_nxt, tp->snd_una))
         tp->snd_nxt = tp->snd_una;
     rtt_on_ack(st, tp, s, ack, now);

@@ -278,6 +278,13 @@ void tcp_retransmit_first(synack_stack *st, tcb *tp, synack_time_t now)
     uint8_t flags = SYNACK_TH_ACK;
     bool fin_sent = tp->fin_queued &&
                     SEQ_GT(tp->snd_max, tp->tx_seq + tp->tx_len);
+    /* only what was sent before: bytes beyond SND.MAX are new data, for
+     * tcp_output and the window to decide (a zero-window RTO probe with
+     * less than an MSS outstanding used to carry them without moving
+     * SND.MAX, and the peer's ACK of them was then refused for ever) */
+    uint32_t outstanding = tp->snd_max - tp->snd_una - (fin_sent ? 1u : 0u);
+    if (len > outstanding)
+        len = outstanding;
     if (fin_sent && off + len == tp->tx_len)
         flags |= SYNACK_TH_FIN;
     if (len == 0 && !(flags & SYNACK_TH_FIN))
