@@ -587,6 +587,7 @@ struct args {
     uint16_t port;
     int have_port;
     int wait_closed; /* listen/connect: stay until TIME-WAIT is over */
+    int stats;       /* --stats: counters on stderr at exit */
     const char *root;
     uint32_t peer_ip;
     struct tool_opts o;
@@ -676,6 +677,11 @@ static void usage(FILE *out, enum cmd c)
                 "                    TIME-WAIT is left); see -o "
                 "tcp_timewait_len\n");
     fprintf(out,
+            "  --stats           at exit, print the stack's counters (and "
+            "the impaired\n"
+            "                    link's, with an impairment) on stderr; "
+            "implied by any\n"
+            "                    impairment option\n"
             "  --list-tunables   list the tunables (-o) and exit\n"
             "  -h, --help        this text\n"
             "\nImpairments (applied to frames in both directions between "
@@ -873,6 +879,10 @@ static int parse_args(const char *prog, int argc, char **argv,
                     return -1;
                 continue;
             }
+            if (strcmp(s, "--stats") == 0) {
+                a->stats = 1;
+                continue;
+            }
             if (a->cmd >= CMD_LISTEN && strcmp(s, "--wait-closed") == 0) {
                 a->wait_closed = 1;
                 continue;
@@ -958,6 +968,48 @@ static int parse_args(const char *prog, int argc, char **argv,
                 "is no --gateway; synack cannot reach it\n",
                 prog);
     return 0;
+}
+
+/* --stats: one line for the link (both directions together), one for the
+ * stack with every drop counter that moved. */
+static void print_stats(const char *prog, synack_stack *st,
+                        const synack_link *link)
+{
+    if (link) {
+        synack_link_stats l;
+        synack_link_get_stats(link, &l);
+        fprintf(stderr,
+                "%s: link: sent %llu delivered %llu lost %llu reordered %llu "
+                "duplicated %llu corrupted %llu queue_drops %llu\n",
+                prog, (unsigned long long)l.sent,
+                (unsigned long long)l.delivered, (unsigned long long)l.lost,
+                (unsigned long long)l.reordered,
+                (unsigned long long)l.duplicated,
+                (unsigned long long)l.corrupted,
+                (unsigned long long)l.queue_drops);
+    }
+    synack_stack_stats s;
+    synack_stack_get_stats(st, &s);
+    fprintf(stderr,
+            "%s: stack: frames_in %llu frames_out %llu tcp_in %llu tcp_out "
+            "%llu tcp_retrans %llu tcp_rst_out %llu challenge_acks %llu "
+            "syncookies_sent %llu mem_peak %llu drops:",
+            prog, (unsigned long long)s.frames_in,
+            (unsigned long long)s.frames_out, (unsigned long long)s.tcp_in,
+            (unsigned long long)s.tcp_out, (unsigned long long)s.tcp_retrans,
+            (unsigned long long)s.tcp_rst_out,
+            (unsigned long long)s.tcp_challenge_acks,
+            (unsigned long long)s.syncookies_sent,
+            (unsigned long long)s.mem_peak);
+    int any = 0;
+    for (int r = 1; r < SYNACK__DROP_COUNT; r++) {
+        if (!s.drops[r])
+            continue;
+        fprintf(stderr, " %s=%llu", synack_drop_name(r),
+                (unsigned long long)s.drops[r]);
+        any = 1;
+    }
+    fprintf(stderr, "%s\n", any ? "" : " none");
 }
 
 static int impaired(const struct tool_opts *o)
@@ -1259,6 +1311,8 @@ oom:
     fprintf(stderr, "%s: out of memory\n", prog);
     code = TOOL_FAIL;
 out:
+    if (st && loop && (a.stats || impaired(&a.o)))
+        print_stats(prog, st, link);
     ctl_server_close(ctl);
     synack_rtloop_del(loop);
     if (app.destroy)
