@@ -863,8 +863,14 @@ static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
         tcp_challenge_ack(st, tp, now);
         return DONE;
     }
-    tp->persist_probes = 0;
     uint32_t wnd = (uint32_t)s->th.wnd << (tp->ws_ok ? tp->snd_ws : 0);
+    /* RFC 1122 4.2.2.17: a sender stays in persist as long as the receiver
+     * answers. Not an orphan (closed by its application): a peer that keeps
+     * answering with a zero window would hold it, and its buffers, for
+     * ever; its probes count towards tcp_retries2 until the window opens
+     * or the data moves (as Linux's orphan limit does). */
+    if (!tp->orphan || wnd > 0 || SEQ_GT(ack, tp->snd_una))
+        tp->persist_probes = 0;
     if (SEQ_GT(ack, tp->snd_una)) {
         ack_advance(st, tp, s, ack, now);
     } else if (ack == tp->snd_una && s->dlen == 0 &&

@@ -161,6 +161,39 @@ static void persist_unanswered_aborts(void **state)
     pkt_teardown(&e, true);
 }
 
+/* An orphan (closed by its application with data still queued) in
+ * persist: answers with a zero window do not reset the probe count, so a
+ * peer cannot hold it (and its buffers) for ever; tcp_retries2=3 answered
+ * probes, then it is gone at the next expiry. */
+static void persist_orphan_answered_still_aborts(void **state)
+{
+    (void)state;
+    pkt_env e;
+    const char *sys[] = {"tcp_retries2=3", NULL};
+    pkt_setup(&e, sys);
+    int l;
+    synack_time_t t0;
+    int s = zero_window_pending(&e, &l, &t0);
+    uint32_t x = e.iss + 1;
+    assert_int_equal(synack_close(e.st, s, e.now), 0); /* orphan */
+    pkt_expect_none(&e);
+    const synack_time_t at[3] = {t0 + 200 * MS, t0 + 600 * MS,
+                                 t0 + 1400 * MS};
+    for (int i = 0; i < 3; i++) {
+        pkt_run_until(&e, at[i]);
+        pkt_expect_at(&e, at[i], A, x - 1, R, 0);
+        pkt_inject(&e, A, R, x, 0, NULL, 0); /* answered: still closed */
+        pkt_expect_none(&e);
+        assert_int_equal(synack_stack_conn_count(e.st), 2);
+    }
+    pkt_run_until(&e, t0 + 3 * S);
+    pkt_expect_none(&e);
+    assert_int_equal(synack_stack_conn_count(e.st), 1); /* the listener */
+    assert_true(pkt_saw(&e, SYNACK_FIN_WAIT_1, SYNACK_CLOSED));
+    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    pkt_teardown(&e, true);
+}
+
 /* Some probes answered, then the peer goes silent: each answer resets
  * the count, so tcp_retries2=3 more unanswered probes are needed. */
 static void persist_answer_resets_count(void **state)
@@ -374,6 +407,7 @@ int main(void)
         cmocka_unit_test(persist_default_cap),
         cmocka_unit_test(persist_unanswered_aborts),
         cmocka_unit_test(persist_answer_resets_count),
+        cmocka_unit_test(persist_orphan_answered_still_aborts),
         cmocka_unit_test(persist_probe_answer_opens_window),
         cmocka_unit_test(persist_small_window_no_stall),
         cmocka_unit_test(persist_after_inflight_acked),
