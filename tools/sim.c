@@ -1606,6 +1606,10 @@ static int conclude(struct sim *sim)
             fail(sim, "%c made %llu state changes that are not in the RFC "
                       "9293 diagram",
                  sd->name, (unsigned long long)st.illegal_transitions);
+        if (st.timer_misfires)
+            fail(sim, "%c: %llu timer(s) fired in a state where they have "
+                      "no meaning",
+                 sd->name, (unsigned long long)st.timer_misfires);
         if (!nc && st.mem_used != sd->mem_base)
             fail(sim, "%c holds %lld bytes of connection memory with no "
                       "connection left",

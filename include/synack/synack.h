@@ -164,6 +164,10 @@ typedef struct synack_stack_stats {
     /* Must stay 0: state changes that are not edges of the RFC 9293
      * diagram (checked by the tests). */
     uint64_t illegal_transitions;
+    /* Must stay 0: timers that fired in a state where they have no meaning
+     * (e.g. a retransmission with nothing outstanding, 2MSL outside
+     * TIME-WAIT and the orphaned FIN-WAIT-2); checked by the tests. */
+    uint64_t timer_misfires;
     uint64_t drops[SYNACK__DROP_COUNT]; /* indexed by enum synack_drop */
 } synack_stack_stats;
 

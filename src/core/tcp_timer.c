@@ -179,17 +179,59 @@ static void msl_timeout(synack_stack *st, tcb *tp, synack_time_t now)
     }
 }
 
+/* A self-check, like illegal_transitions: a timer that fires in a state
+ * where it has no meaning (a retransmission with nothing outstanding, a
+ * zero-window probe before the connection can send, 2MSL outside TIME-WAIT
+ * and the orphaned FIN-WAIT-2, ...) means some path left it armed. Counted
+ * in stats.timer_misfires, which the tests require to stay 0. */
+enum { T_2MSL, T_REXMT, T_PERSIST, T_KEEP, T_DELACK };
+
+static bool timer_meaningful(const tcb *tp, int kind)
+{
+    int s = tp->state;
+    bool synced = s != SYNACK_CLOSED && s != SYNACK_LISTEN &&
+                  s != SYNACK_SYN_SENT && s != SYNACK_SYN_RECEIVED;
+    switch (kind) {
+    case T_2MSL:
+        return s == SYNACK_TIME_WAIT || (s == SYNACK_FIN_WAIT_2 && tp->orphan);
+    case T_REXMT:
+        return s == SYNACK_SYN_SENT || s == SYNACK_SYN_RECEIVED ||
+               (synced && s != SYNACK_TIME_WAIT && tp->snd_una != tp->snd_max);
+    case T_PERSIST:
+        return s == SYNACK_ESTABLISHED || s == SYNACK_CLOSE_WAIT ||
+               s == SYNACK_FIN_WAIT_1 || s == SYNACK_CLOSING ||
+               s == SYNACK_LAST_ACK;
+    case T_KEEP:
+        return synced && s != SYNACK_TIME_WAIT;
+    default: /* T_DELACK */
+        return synced;
+    }
+}
+
+static bool due(synack_stack *st, tcb *tp, synack_time_t t, int kind,
+                synack_time_t now)
+{
+    if (tp->state == SYNACK_CLOSED || t > now)
+        return false;
+    if (!timer_meaningful(tp, kind))
+        st->stats.timer_misfires++;
+    return true;
+}
+
 static void run_timers(synack_stack *st, tcb *tp, synack_time_t now)
 {
-    if (tp->t_2msl <= now)
+    if (tp->t_2msl <= now) {
+        if (!timer_meaningful(tp, T_2MSL))
+            st->stats.timer_misfires++;
         msl_timeout(st, tp, now);
-    if (tp->state != SYNACK_CLOSED && tp->t_rexmt <= now)
+    }
+    if (due(st, tp, tp->t_rexmt, T_REXMT, now))
         rexmt_timeout(st, tp, now);
-    if (tp->state != SYNACK_CLOSED && tp->t_persist <= now)
+    if (due(st, tp, tp->t_persist, T_PERSIST, now))
         persist_timeout(st, tp, now);
-    if (tp->state != SYNACK_CLOSED && tp->t_keep <= now)
+    if (due(st, tp, tp->t_keep, T_KEEP, now))
         keep_timeout(st, tp, now);
-    if (tp->state != SYNACK_CLOSED && tp->t_delack <= now) {
+    if (due(st, tp, tp->t_delack, T_DELACK, now)) {
         tp->t_delack = SYNACK_TIME_NEVER;
         st->cause = "timeout delayed ACK";
         tcp_send_ack(st, tp, now);

@@ -455,6 +455,7 @@ static void syn_flood_real_client_gets_through(void **state)
     /* listener + SYN queue (128) + the real connection */
     assert_true(p.max_conns_b <= 1 + 128 + 1);
     assert_int_equal(sb.illegal_transitions, 0);
+    assert_int_equal(sb.timer_misfires, 0);
 }
 
 /* The control: without cookies the 128 half-open connections the flood
@@ -569,6 +570,7 @@ static void blind_attacks_fail(void **state)
     assert_true(p.a.eof && p.b.eof);
     assert_int_equal(sa.conns_reset + sb.conns_reset, 0);
     assert_int_equal(sa.illegal_transitions + sb.illegal_transitions, 0);
+    assert_int_equal(sa.timer_misfires + sb.timer_misfires, 0);
     /* the attack reached TCP and each defence fired on both ends (the
      * aimed half: about 1,666 of each kind per end) */
     const synack_stack_stats *ss[2] = {&sa, &sb};

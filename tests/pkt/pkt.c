@@ -114,6 +114,14 @@ void pkt_teardown(pkt_env *e, bool check_mem)
                      (unsigned long long)e->mem_base);
         assert_int_equal(s.illegal_transitions, 0);
     }
+    {
+        synack_stack_stats s;
+        synack_stack_get_stats(e->st, &s);
+        if (s.timer_misfires)
+            fail_msg("%llu timer(s) fired in a state where they have no "
+                     "meaning",
+                     (unsigned long long)s.timer_misfires);
+    }
     synack_stack_del(e->st);
     free(e->q);
     e->q = NULL;
