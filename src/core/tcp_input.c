@@ -476,6 +476,11 @@ static tcb *syncookie_conn(synack_stack *st, tcb *lp, const seg *s,
             syn.ws = (uint8_t)enc;
         }
         tp->ts_offset = syncookie_ts_offset(st, &tu);
+        /* the echo of the cookie's TSval (its low bits are the scale, not
+         * the clock) is no RTT sample: treat it like one from before an
+         * RTO (Karn) */
+        tp->ts_rexmt_mark = s->th.tsecr + 1;
+        tp->ts_rexmt_valid = true;
     }
     tp->irs = s->th.seq - 1;
     tp->rcv_nxt = s->th.seq;

@@ -143,6 +143,7 @@ static void cookie_keeps_window_scale_in_timestamp(void **state)
     assert_int_equal(ci.snd_wscale, 7);
     assert_int_equal(ci.rcv_wscale, sa.th.ws);
     assert_int_equal(ci.snd_wnd, 1000u << 7);
+    assert_int_equal(ci.rtt_us, 0); /* the cookie's TSval is no RTT sample */
     /* its next timestamps continue from the cookie's clock */
     assert_int_equal(synack_send(e.st, s, "x", 1, e.now), 1);
     pkt_seg d;
