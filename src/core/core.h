@@ -188,7 +188,7 @@ struct synack_stack {
 
     /* RFC 5961 challenge-ACK limit */
     synack_time_t chal_window;
-    uint32_t chal_count;
+    uint32_t chal_count, chal_budget;
 
     /* ARP */
     arp_entry arp[ARP_TABLE_SIZE];

@@ -66,6 +66,7 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     st->rng = cfg->seed ^ 0x5eedc0ffee123457ULL;
     st->next_id = 1;
     st->next_port = (uint32_t)stack_rand(st);
+    st->chal_window = SYNACK_TIME_NEVER; /* first challenge ACK: new budget */
     st->nhandles = cfg->max_sockets;
     uint32_t hs = hash_size_for(cfg->max_sockets);
     st->hash_mask = hs - 1;

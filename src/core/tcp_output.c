@@ -192,13 +192,22 @@ void tcp_send_ack(synack_stack *st, tcb *tp, synack_time_t now)
     tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_ACK, now);
 }
 
+/* RFC 5961 7: at most tcp_challenge_ack_limit challenge ACKs per second
+ * for the whole stack. A fixed global budget is itself a side channel (an
+ * off-path attacker who exhausts it and counts the challenge ACKs it gets
+ * back learns whether someone else's guess hit a connection: CVE-2016-5696),
+ * so each second's budget is drawn from [limit/2, limit/2 + limit), as
+ * Linux does since 4.7: limit on average. */
 void tcp_challenge_ack(synack_stack *st, tcb *tp, synack_time_t now)
 {
     if (now - st->chal_window >= SYNACK_SEC || now < st->chal_window) {
+        uint32_t lim = (uint32_t)st->tun.challenge_ack_limit;
         st->chal_window = now;
         st->chal_count = 0;
+        st->chal_budget =
+            lim ? (lim + 1) / 2 + (uint32_t)(stack_rand(st) % lim) : 0;
     }
-    if (st->chal_count >= (uint32_t)st->tun.challenge_ack_limit) {
+    if (st->chal_count >= st->chal_budget) {
         stack_drop(st, SYNACK_DROP_TCP_CHALLENGE_LIMIT, tp, st->cur_seg, now);
         return;
     }
