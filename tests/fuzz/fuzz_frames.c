@@ -14,7 +14,8 @@
  *      (at most ~16 minutes) and run synack_stack_advance
  *   3  application call on the connection chosen by the first byte:
  *      send / recv / shutdown RD|WR|RDWR / close / abort / accept
- * After the input: invariants (illegal_transitions == 0, conn_list fields
+ * After every record and the input: invariants (illegal_transitions == 0,
+ * timer_misfires == 0, conn_list fields
  * sane, memory within the limit), then synack_stack_del; every allocation
  * must have come back (LeakSanitizer and the counting allocator).
  */
@@ -298,7 +299,7 @@ static void check(env *e)
 {
     synack_stack_stats s;
     synack_stack_get_stats(e->st, &s);
-    if (s.illegal_transitions != 0)
+    if (s.illegal_transitions != 0 || s.timer_misfires != 0)
         __builtin_trap();
     if (s.mem_used > MEM_LIMIT || s.mem_used > s.mem_peak)
         __builtin_trap();

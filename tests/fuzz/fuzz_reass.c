@@ -21,7 +21,8 @@
  *     what was sent: the application must have read all of it; when that
  *     is everything sent, a FIN follows and the application must see the
  *     end of stream, in CLOSE-WAIT;
- *   - no illegal state transition, memory within the limit, and every
+ *   - no illegal state transition, no timer misfire (stats.timer_misfires),
+ *     memory within the limit, and every
  *     allocation returned after synack_stack_del.
  *
  * Input: a 6-byte header, then 6-byte records.
@@ -269,7 +270,7 @@ static void check(env *e)
 {
     synack_stack_stats s;
     synack_stack_get_stats(e->st, &s);
-    if (s.illegal_transitions != 0)
+    if (s.illegal_transitions != 0 || s.timer_misfires != 0)
         __builtin_trap();
     if (s.mem_used > MEM_LIMIT)
         __builtin_trap();
