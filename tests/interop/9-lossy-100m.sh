@@ -22,6 +22,11 @@
 #   SYNACK_INTEROP_LOSSY_BYTES  SIZE (default 104857600 = 100 MiB)
 #   SYNACK_INTEROP_SEED         seed of the link and stack (default 9)
 #   SYNACK_INTEROP_LOSSY_TIMEOUT  seconds per direction (default 840)
+#   SYNACK_INTEROP_LOSSY_PCAP   a directory: keep synack's captures there
+#                               (A.pcap, B.pcap; --pcap records the stack's
+#                               side of the impaired link: frames as synack
+#                               sent them, and as it received them, after
+#                               loss, corruption, ...)
 set -euo pipefail
 INTEROP_CASE=lossy
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +37,12 @@ size=${SYNACK_INTEROP_LOSSY_BYTES:-104857600}
 seed=${SYNACK_INTEROP_SEED:-9}
 limit=${SYNACK_INTEROP_LOSSY_TIMEOUT:-840}
 imp=(--loss 5% --reorder 2% --dup 1% --corrupt 0.1% --seed "$seed")
+pcapA=() pcapB=()
+if [ -n "${SYNACK_INTEROP_LOSSY_PCAP:-}" ]; then
+    mkdir -p "$SYNACK_INTEROP_LOSSY_PCAP"
+    pcapA=(--pcap "$SYNACK_INTEROP_LOSSY_PCAP/A.pcap")
+    pcapB=(--pcap "$SYNACK_INTEROP_LOSSY_PCAP/B.pcap")
+fi
 [[ $size =~ ^[0-9]+$ ]] && [ "$size" -gt 0 ] ||
     fail "SYNACK_INTEROP_LOSSY_BYTES must be a positive byte count: '$size'"
 say "size $size bytes, impairment ${imp[*]}"
@@ -47,7 +58,9 @@ NSTAT_KEYS=(TcpOutSegs TcpInSegs TcpRetransSegs TcpInCsumErrors TcpInErrs
     TcpExtTCPTimeouts TcpExtTCPLossProbes TcpExtTCPFastRetrans
     TcpExtTCPSACKReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKOldSent
     TcpExtTCPOFOQueue TcpExtTCPSpuriousRTOs TcpExtTCPSackRecovery
-    TcpExtTCPRenoRecovery)
+    TcpExtTCPRenoRecovery TcpExtPAWSEstabRejected TcpExtTCPACKSkippedPAWS
+    TcpExtTCPRcvQDrop TcpExtTCPOFODrop TcpExtPruneCalled TcpExtRcvPruned
+    TcpExtOfoPruned TcpExtTCPZeroWindowDrop TcpExtTCPBacklogDrop)
 # linux_counters BEFORE AFTER: the differences of NSTAT_KEYS, one line
 linux_counters() {
     awk -v keys="${NSTAT_KEYS[*]}" '
@@ -114,7 +127,7 @@ peer_server serverA server 5001
 snap "$TMP/nstat.a0"
 t0=$(now)
 START_STDIN=$TMP/up.bin start connectA "$SYNACK" connect "${TAPOPTS[@]}" \
-    "${imp[@]}" "$HOST_IP" 5001
+    "${imp[@]}" ${pcapA[@]+"${pcapA[@]}"} "$HOST_IP" 5001
 cpid=$LAST_PID
 sample_ss "$TMP/ssA" "$cpid" &
 PIDS+=("$!")
@@ -147,7 +160,7 @@ t0=$(now)
 # would print; fd 3 (the fifo's other end) closed in everything but us
 START_STDIN=$TMP/stdinB start connectB bash -c 'exec 3>&- "$@" >"$0"' \
     "$TMP/down.recv" "$SYNACK" connect "${TAPOPTS[@]}" "${imp[@]}" \
-    "$HOST_IP" 5002
+    ${pcapB[@]+"${pcapB[@]}"} "$HOST_IP" 5002
 cpid=$LAST_PID
 sample_ss "$TMP/ssB" "$cpid" 3>&- &
 PIDS+=("$!")
