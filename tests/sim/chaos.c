@@ -1445,6 +1445,10 @@ static void final_checks(chaos *c, node *d)
     if (s.illegal_transitions)
         fail(c, -1, "%s stats.illegal_transitions = %" PRIu64, d->name,
              s.illegal_transitions);
+    if (s.timer_misfires)
+        fail(c, -1, "%s stats.timer_misfires = %" PRIu64
+                    " (a timer fired in a state where it has no meaning)",
+             d->name, s.timer_misfires);
     if (d->first_bad[0])
         fail(c, -1, "%s state trace: %s", d->name, d->first_bad);
     if (d->oversize)

@@ -27,7 +27,9 @@
  *    connection to a port with no listener fails with ECONNREFUSED;
  *  - every state change is an edge of the RFC 9293 diagram
  *    (synack_state_edge_legal) continuing from the last state seen, every
- *    connection ends in CLOSED, stats.illegal_transitions is 0;
+ *    connection ends in CLOSED, stats.illegal_transitions and
+ *    stats.timer_misfires (a timer fired in a state where it has no
+ *    meaning) are 0;
  *  - per step: the state synack_conn_list reports is the one the trace
  *    reported last; Recv-Q + receive window <= SO_RCVBUF; Send-Q <=
  *    SO_SNDBUF; bytes_acked <= bytes_sent; bytes in flight (SND.NXT -

@@ -684,6 +684,10 @@ static void final_checks(sim *s, side *d)
     if (st.illegal_transitions)
         fail(s, "%s stats.illegal_transitions = %" PRIu64, d->name,
              st.illegal_transitions);
+    if (st.timer_misfires)
+        fail(s, "%s stats.timer_misfires = %" PRIu64
+                " (a timer fired in a state where it has no meaning)",
+             d->name, st.timer_misfires);
     if (d->first_bad[0])
         fail(s, "%s state trace: %s", d->name, d->first_bad);
     if (d->overflow)

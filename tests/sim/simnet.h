@@ -15,7 +15,8 @@
  *  - every state change reported by the trace hook is an edge of the
  *    RFC 9293 diagram (synack_state_edge_legal), continues from the state
  *    the connection was last seen in, and every connection ends in CLOSED;
- *    stats.illegal_transitions is 0 on both stacks;
+ *    stats.illegal_transitions and stats.timer_misfires are 0 on both
+ *    stacks;
  *  - both stacks hold exactly the memory they held right after
  *    synack_stack_new, and after synack_stack_del the allocator has every
  *    byte back (sizes given to mem_release are checked against the
