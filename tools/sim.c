@@ -148,7 +148,7 @@ struct sim {
     synack_time_t t_action; /* next timed action; SYNACK_TIME_NEVER: none */
 
     /* outcome */
-    int stalled, timed_out, setup_failed;
+    int stalled, timed_out, setup_failed, check_failed;
     synack_time_t t_end;
     struct check checks[MAX_CHECKS];
     int nchecks;
@@ -1430,6 +1430,17 @@ static void run(struct sim *sim)
             lim = now;
         int ran = synack_vloop_step(sim->loop, lim);
         synack_time_t t = synack_vloop_now(sim->loop);
+        if (!sim->check_failed) {
+            for (int i = 0; i < 2; i++) {
+                char msg[256];
+                if (synack_stack_check(sim->s[i].st, msg, sizeof msg)) {
+                    fail(sim, "%c: internal invariant broken at %.6f s: %s",
+                         sim->s[i].name, (double)t / 1e9, msg);
+                    sim->check_failed = 1; /* report the first only */
+                    break;
+                }
+            }
+        }
         if (!ran) {
             if (t >= sim->time_limit) {
                 sim->timed_out = 1;

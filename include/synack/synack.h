@@ -225,6 +225,13 @@ synack_time_t synack_stack_next_deadline(const synack_stack *st);
 void synack_stack_get_stats(const synack_stack *st, synack_stack_stats *out);
 /* Number of connection objects alive (including orphans and TIME-WAIT). */
 size_t synack_stack_conn_count(const synack_stack *st);
+/* Check the stack's internal invariants (sequence variables, rings and the
+ * out-of-order ranges, advertised window, timers per state, listener queue
+ * counts, the connection hash, memory accounting). Returns the number of
+ * violations (0 when all hold) and describes the first in msg. Changes
+ * nothing; costs one pass over the connections. For tests and
+ * simulations, after every step. */
+size_t synack_stack_check(const synack_stack *st, char *msg, size_t len);
 /* Insert a static ARP entry (tests and tools that know the peer). */
 int synack_arp_add(synack_stack *st, uint32_t ip, const uint8_t mac[6],
                    synack_time_t now);

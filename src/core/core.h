@@ -187,6 +187,7 @@ struct synack_stack {
     uint32_t next_port; /* RFC 6056 next_ephemeral */
 
     /* RFC 5961 challenge-ACK limit */
+    uint64_t mem_fixed; /* mem_used right after synack_stack_new */
     synack_time_t chal_window;
     uint32_t chal_count, chal_budget;
 
@@ -253,7 +254,7 @@ void tcp_plan_conn(synack_stack *st, tcb *tp);
 void tcb_hash_insert(synack_stack *st, tcb *tp);
 uint32_t tcb_hash(const synack_stack *st, uint32_t lip, uint16_t lport,
                   uint32_t rip, uint16_t rport);
-tcb *tcb_lookup(synack_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+tcb *tcb_lookup(const synack_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
                 uint16_t rport);
 tcb *tcb_lookup_listener(synack_stack *st, uint32_t lip, uint16_t lport);
 void tcp_set_state(synack_stack *st, tcb *tp, int state, synack_time_t now);

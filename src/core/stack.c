@@ -85,6 +85,7 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     }
     memset(st->handles, 0, hsz);
     memset(st->hash, 0, sizeof(tcb *) * hs);
+    st->mem_fixed = st->stats.mem_used;
     *out = st;
     return 0;
 }

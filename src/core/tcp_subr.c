@@ -206,7 +206,7 @@ void tcb_hash_insert(synack_stack *st, tcb *tp)
     tp->hashed = true;
 }
 
-tcb *tcb_lookup(synack_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+tcb *tcb_lookup(const synack_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
                 uint16_t rport)
 {
     uint32_t h = tcb_hash(st, lip, lport, rip, rport);

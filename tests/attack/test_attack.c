@@ -372,6 +372,11 @@ static void run(world *w, app *p, attacker *at, synack_time_t limit)
         while (at && at->next < at->n && at->when(at, at->next) <= now)
             at->fire(at, w, at->next++);
         app_step(p, now);
+        for (int i = 0; i < 3; i++) {
+            char msg[256];
+            if (synack_stack_check(w->n[i].st, msg, sizeof msg))
+                fail_msg("stack %d at %.6f s: %s", i, (double)now / 1e9, msg);
+        }
         if (app_done(p) && (!at || at->next == at->n) &&
             synack_stack_conn_count(w->n[0].st) == 0 &&
             synack_stack_conn_count(w->n[1].st) <= 1)

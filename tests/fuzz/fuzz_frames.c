@@ -301,6 +301,8 @@ static void check(env *e)
     synack_stack_get_stats(e->st, &s);
     if (s.illegal_transitions != 0 || s.timer_misfires != 0)
         __builtin_trap();
+    if (synack_stack_check(e->st, NULL, 0) != 0) /* internal invariants */
+        __builtin_trap();
     if (s.mem_used > MEM_LIMIT || s.mem_used > s.mem_peak)
         __builtin_trap();
     synack_conn_info ci[64];

@@ -272,6 +272,8 @@ static void check(env *e)
     synack_stack_get_stats(e->st, &s);
     if (s.illegal_transitions != 0 || s.timer_misfires != 0)
         __builtin_trap();
+    if (synack_stack_check(e->st, NULL, 0) != 0) /* internal invariants */
+        __builtin_trap();
     if (s.mem_used > MEM_LIMIT)
         __builtin_trap();
     synack_conn_info ci;

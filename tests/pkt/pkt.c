@@ -100,6 +100,14 @@ void pkt_setup(pkt_env *e, const char *const *sysctls)
     e->lport = PKT_LOCAL_PORT;
 }
 
+/* The stack's internal invariants (synack_stack_check) after every step. */
+static void pkt_check(pkt_env *e)
+{
+    char msg[256];
+    if (synack_stack_check(e->st, msg, sizeof msg))
+        fail_msg("invariant broken at t=%.6f: %s", (double)e->now / 1e9, msg);
+}
+
 void pkt_teardown(pkt_env *e, bool check_mem)
 {
     if (check_mem) {
@@ -114,6 +122,7 @@ void pkt_teardown(pkt_env *e, bool check_mem)
                      (unsigned long long)e->mem_base);
         assert_int_equal(s.illegal_transitions, 0);
     }
+    pkt_check(e);
     {
         synack_stack_stats s;
         synack_stack_get_stats(e->st, &s);
@@ -136,10 +145,12 @@ void pkt_run_until(pkt_env *e, synack_time_t t)
         if (d > e->now)
             e->now = d;
         synack_stack_advance(e->st, e->now);
+        pkt_check(e);
     }
     if (t > e->now)
         e->now = t;
     synack_stack_advance(e->st, e->now);
+    pkt_check(e);
 }
 
 void pkt_run_for(pkt_env *e, synack_time_t dt)
@@ -176,6 +187,7 @@ size_t pkt_build(pkt_env *e, uint8_t *buf, const wire_tcp *th,
 void pkt_inject_frame(pkt_env *e, const uint8_t *frame, size_t len)
 {
     synack_stack_input(e->st, frame, len, e->now);
+    pkt_check(e);
 }
 
 void pkt_inject_th(pkt_env *e, const wire_tcp *th, const void *data,

@@ -1,0 +1,189 @@
+/*
+ * synack_stack_check: the stack's internal invariants, for tests and
+ * simulations to call after every step (issue 5). It reads everything and
+ * changes nothing; the message is built by hand (the core has no stdio).
+ *
+ * Per connection: SND.UNA <= SND.NXT <= SND.MAX; nothing sent beyond the
+ * buffered data (+ SYN and FIN); ring lengths within their sizes; the
+ * out-of-order ranges sorted, disjoint, above RCV.NXT and inside the free
+ * part of the receive ring; the advertised window never beyond that free
+ * space; timers only where they mean something (no timer on a listener, no
+ * retransmission or persist timer in TIME-WAIT, 2MSL only in TIME-WAIT and
+ * FIN-WAIT-2). Per listener: the accept and SYN queue counts match the
+ * connections and their bounds. Per stack: the connection count and the
+ * hash table match the list, and mem_used is exactly the fixed part plus
+ * every connection and buffer.
+ */
+#include "core.h"
+
+typedef struct report {
+    char *buf;
+    size_t len, pos;
+    size_t n;
+} report;
+
+static void put(report *r, const char *s)
+{
+    while (*s && r->buf && r->pos + 1 < r->len)
+        r->buf[r->pos++] = *s++;
+    if (r->buf && r->len)
+        r->buf[r->pos < r->len ? r->pos : r->len - 1] = '\0';
+}
+
+static void put_num(report *r, uint64_t v)
+{
+    char t[24];
+    int i = 23;
+    t[i] = '\0';
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && i > 0);
+    put(r, t + i);
+}
+
+/* Record a violation; only the first is described. */
+static void bad(report *r, const tcb *tp, const char *what)
+{
+    if (r->n++ > 0)
+        return;
+    if (tp) {
+        put(r, "connection #");
+        put_num(r, tp->id);
+        put(r, " (");
+        put(r, synack_state_name(tp->state));
+        put(r, "): ");
+    }
+    put(r, what);
+}
+
+static bool synchronized(int s)
+{
+    return s != SYNACK_CLOSED && s != SYNACK_LISTEN && s != SYNACK_SYN_SENT &&
+           s != SYNACK_SYN_RECEIVED;
+}
+
+static void check_send(report *r, const tcb *tp)
+{
+    if (tp->state == SYNACK_CLOSED || tp->state == SYNACK_LISTEN)
+        return;
+    if (!SEQ_LEQ(tp->snd_una, tp->snd_nxt))
+        bad(r, tp, "SND.NXT below SND.UNA");
+    if (!SEQ_LEQ(tp->snd_nxt, tp->snd_max))
+        bad(r, tp, "SND.NXT above SND.MAX");
+    if (tp->txb) {
+        if (tp->tx_len > tp->tx_size || tp->tx_head >= tp->tx_size)
+            bad(r, tp, "send ring length or head beyond its size");
+        /* everything sent was buffered: SND.MAX <= data end + FIN */
+        uint32_t end = tp->tx_seq + tp->tx_len + (tp->fin_queued ? 1 : 0);
+        if (SEQ_GT(tp->snd_max, end))
+            bad(r, tp, "SND.MAX beyond the buffered data");
+        /* (less one for a SYN not yet acknowledged: SYN-RECEIVED closed
+         * into FIN-WAIT-1) */
+        if (synchronized(tp->state) && SEQ_LT(tp->snd_una + 1, tp->tx_seq))
+            bad(r, tp, "SND.UNA below the send ring's first byte");
+    }
+}
+
+static void check_recv(report *r, const tcb *tp)
+{
+    if (!tp->rxb)
+        return;
+    if (tp->rx_len > tp->rx_size || tp->rx_head >= tp->rx_size) {
+        bad(r, tp, "receive ring length or head beyond its size");
+        return;
+    }
+    uint32_t room = tp->rx_size - tp->rx_len;
+    if (tp->nooo > OOO_MAX)
+        bad(r, tp, "too many out-of-order ranges");
+    uint32_t prev_end = tp->rcv_nxt;
+    for (uint8_t i = 0; i < tp->nooo && i < OOO_MAX; i++) {
+        const ooo_range *o = &tp->ooo[i];
+        if (!SEQ_LT(o->start, o->end))
+            bad(r, tp, "empty or inverted out-of-order range");
+        if (!SEQ_GT(o->start, prev_end))
+            bad(r, tp, "out-of-order ranges not sorted, disjoint and above "
+                       "RCV.NXT");
+        if (SEQ_GT(o->end, tp->rcv_nxt + room))
+            bad(r, tp, "out-of-order data beyond the receive ring");
+        prev_end = o->end;
+    }
+    if (synchronized(tp->state) && SEQ_GT(tp->rcv_adv, tp->rcv_nxt) &&
+        tp->rcv_adv - tp->rcv_nxt > room)
+        bad(r, tp, "advertised window beyond the free receive space");
+}
+
+static void check_timers(report *r, const tcb *tp)
+{
+    int s = tp->state;
+    if (s == SYNACK_LISTEN &&
+        (tp->t_rexmt != SYNACK_TIME_NEVER || tp->t_persist != SYNACK_TIME_NEVER ||
+         tp->t_keep != SYNACK_TIME_NEVER || tp->t_delack != SYNACK_TIME_NEVER ||
+         tp->t_2msl != SYNACK_TIME_NEVER))
+        bad(r, tp, "a timer runs on a listener");
+    if (s == SYNACK_TIME_WAIT && (tp->t_rexmt != SYNACK_TIME_NEVER ||
+                                  tp->t_persist != SYNACK_TIME_NEVER))
+        bad(r, tp, "retransmission or persist timer in TIME-WAIT");
+    if (tp->t_2msl != SYNACK_TIME_NEVER && s != SYNACK_TIME_WAIT &&
+        s != SYNACK_FIN_WAIT_2 && s != SYNACK_CLOSED)
+        bad(r, tp, "2MSL timer outside TIME-WAIT and FIN-WAIT-2");
+    if (s == SYNACK_TIME_WAIT && tp->t_2msl == SYNACK_TIME_NEVER)
+        bad(r, tp, "TIME-WAIT without its 2MSL timer");
+}
+
+static void check_listener(report *r, const synack_stack *st, const tcb *lp)
+{
+    int aq = 0, synq = 0;
+    for (const tcb *c = lp->aq_head; c && aq <= lp->aq_len; c = c->aq_next)
+        aq++;
+    for (const tcb *c = st->conns; c; c = c->next)
+        if (c->listener == lp && !c->in_aq && c->state == SYNACK_SYN_RECEIVED)
+            synq++;
+    if (aq != lp->aq_len)
+        bad(r, lp, "accept queue count differs from its list");
+    if (synq != lp->synq_len)
+        bad(r, lp, "SYN queue count differs from its connections");
+    if (lp->aq_len > lp->backlog)
+        bad(r, lp, "accept queue longer than the backlog");
+    if (lp->synq_len > lp->backlog && lp->synq_len > st->tun.max_syn_backlog)
+        bad(r, lp, "SYN queue longer than its limit");
+}
+
+size_t synack_stack_check(const synack_stack *st, char *msg, size_t len)
+{
+    report r = {msg, len, 0, 0};
+    if (msg && len)
+        msg[0] = '\0';
+    size_t n = 0;
+    uint64_t mem = st->mem_fixed;
+    for (const tcb *tp = st->conns; tp; tp = tp->next) {
+        n++;
+        if (tp->state < 0 || tp->state >= SYNACK__STATE_COUNT) {
+            bad(&r, tp, "state out of range");
+            continue;
+        }
+        mem += sizeof(tcb);
+        if (tp->txb)
+            mem += tp->tx_size;
+        if (tp->rxb)
+            mem += tp->rx_size;
+        check_send(&r, tp);
+        check_recv(&r, tp);
+        check_timers(&r, tp);
+        if (tp->state == SYNACK_LISTEN) {
+            if (tp->txb || tp->rxb)
+                bad(&r, tp, "a listener holds buffers");
+            check_listener(&r, st, tp);
+        }
+        if (tp->hashed && !tp->zombie && tp->state != SYNACK_LISTEN &&
+            tp->state != SYNACK_CLOSED &&
+            tcb_lookup(st, tp->lip, tp->lport, tp->rip, tp->rport) != tp)
+            bad(&r, tp, "hashed but not found by its 4-tuple");
+    }
+    if (n != st->nconns)
+        bad(&r, NULL, "connection count differs from the list");
+    if (mem != st->stats.mem_used)
+        bad(&r, NULL, "mem_used differs from the connections and buffers "
+                      "held");
+    return r.n;
+}
