@@ -15,12 +15,13 @@
  *   3  application call on the connection chosen by the first byte:
  *      send / recv / shutdown RD|WR|RDWR / close / abort / accept
  * After every record and the input: invariants (illegal_transitions == 0,
- * timer_misfires == 0, conn_list fields
+ * timer_misfires == 0, synack_stack_check, conn_list fields
  * sane, memory within the limit), then synack_stack_del; every allocation
  * must have come back (LeakSanitizer and the counting allocator).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -301,8 +302,11 @@ static void check(env *e)
     synack_stack_get_stats(e->st, &s);
     if (s.illegal_transitions != 0 || s.timer_misfires != 0)
         __builtin_trap();
-    if (synack_stack_check(e->st, NULL, 0) != 0) /* internal invariants */
-        __builtin_trap();
+    char msg[256];
+    if (synack_stack_check(e->st, msg, sizeof msg) != 0) {
+        fprintf(stderr, "synack_stack_check: %s\n", msg);
+        __builtin_trap(); /* the stack's own invariants */
+    }
     if (s.mem_used > MEM_LIMIT || s.mem_used > s.mem_peak)
         __builtin_trap();
     synack_conn_info ci[64];
