@@ -1181,7 +1181,13 @@ static void run_listener(chaos *c, node *d)
         a->h = h;
         a->peer = peer;
     }
-    /* Close the listener once every client that may come is done. */
+}
+
+/* Close a listener once every client that may come to it is done. */
+static void close_listener(chaos *c, node *d)
+{
+    if (d->lst < 0)
+        return;
     for (int i = 0; i < c->nconns; i++) {
         const conn *k = &c->k[i];
         if (k->srv == d->idx && !k->refused && !k->c.closed)
@@ -1205,6 +1211,9 @@ static void apps(chaos *c)
         if (k->bound)
             run_end(c, &k->s);
     }
+    /* after the clients: one may just have finished */
+    for (int i = 0; i < c->n; i++)
+        close_listener(c, &c->nd[i]);
 }
 
 static int all_done(chaos *c)
