@@ -1237,7 +1237,7 @@ static int all_done(chaos *c)
 enum {
     INV_COUNT, INV_STATE, INV_TRACE, INV_BACKLOG, INV_RCVBUF, INV_SNDBUF,
     INV_ACKED, INV_SENDQ, INV_RECEIVED, INV_TIMER, INV_OVERDUE,
-    INV_MEM,
+    INV_MEM, INV_CORE,
 };
 
 #define INV_FAIL(bit, kidx, ...)                                               \
@@ -1365,6 +1365,14 @@ static void invariants(chaos *c, node *d)
                      d->name, x->id, x->bytes_received, e->in_rcvd, x->recv_q,
                      written);
     }
+    /* and the core's own view: sequence variables, rings, out-of-order
+     * ranges, advertised window, timers per state, queues, memory */
+    char msg[256];
+    size_t nbad = synack_stack_check(d->st, msg, sizeof msg);
+    if (nbad)
+        INV_FAIL(INV_CORE, -1, "%s synack_stack_check: %zu violations, the "
+                               "first: %s",
+                 d->name, nbad, msg);
     synack_stack_stats s;
     synack_stack_get_stats(d->st, &s);
     if (s.mem_used > s.mem_peak || s.mem_used > d->mem_limit)

@@ -40,7 +40,8 @@
  *    TIME-WAIT/FIN-WAIT-2, no persist timer before ESTABLISHED, nothing but
  *    the 2MSL timer in TIME-WAIT, no timer on a listener) and is not
  *    overdue; the accept queue stays within the backlog; mem_used <=
- *    mem_peak and <= the limit;
+ *    mem_peak and <= the limit; synack_stack_check (the core's own
+ *    invariants) finds nothing;
  *  - no data segment larger than the receiver's MTU allows;
  *  - every stack holds exactly its initial memory at the end, and after
  *    synack_stack_del the allocator has every byte back.

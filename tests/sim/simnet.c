@@ -596,6 +596,7 @@ enum {
     INV_RECEIVED,
     INV_UNREAD,
     INV_MEM,
+    INV_CORE,
 };
 #define INV_FAIL(bit, ...)                                                     \
     do {                                                                       \
@@ -670,6 +671,12 @@ static void invariants(sim *s, side *d)
                                  " read: more than the %" PRIu64 " sent",
                      d->name, c->recv_q, e->in->rcvd, e->in->total);
     }
+    char msg[256];
+    size_t nbad = synack_stack_check(d->st, msg, sizeof msg);
+    if (nbad)
+        INV_FAIL(INV_CORE, "%s synack_stack_check: %zu violations, the "
+                           "first: %s",
+                 d->name, nbad, msg);
     synack_stack_stats st;
     synack_stack_get_stats(d->st, &st);
     if (st.mem_used > st.mem_peak)
