@@ -24,35 +24,41 @@ static void default_release(void *ctx, void *p, size_t size)
     free(p);
 }
 
+static ssize_t from_getrandom(int fd, void *buf, size_t len)
+{
+    (void)fd;
+    return getrandom(buf, len, 0);
+}
+
+/* Read into [*p, *p + *len) with fn until it is full, fails or gives
+ * nothing; advances *p and *len. */
+static void fill_with(ssize_t (*fn)(int, void *, size_t), int fd, uint8_t **p,
+                      size_t *len)
+{
+    while (*len > 0) {
+        ssize_t n = fn(fd, *p, *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        *p += n;
+        *len -= (size_t)n;
+    }
+}
+
 /* Fill buf from the kernel's random source: getrandom(), or /dev/urandom
  * where that system call is missing. The core never does this itself
  * (RFC 6528: the secret comes from the driver). Returns 0 or -1. */
 static int fill_random(void *buf, size_t len)
 {
     uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = getrandom(p, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        p += n;
-        len -= (size_t)n;
-    }
+    fill_with(from_getrandom, -1, &p, &len);
     if (len == 0)
         return 0;
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        p += n;
-        len -= (size_t)n;
-    }
+    fill_with(read, fd, &p, &len);
     close(fd);
     return len == 0 ? 0 : -1;
 }

@@ -13,6 +13,20 @@
 #define A_ SYNACK_TH_ACK
 #define P_ SYNACK_TH_PSH
 
+/* Active open to a peer with MSS 1000 and window wnd, then the
+ * application queues len bytes (all accepted). */
+static int open_and_queue(pkt_env *e, uint16_t wnd, size_t len)
+{
+    static char buf[8000];
+    pkt_setup(e, NULL);
+    pkt_peer_opts o = {.mss = 1000, .ws = -1, .wnd = wnd};
+    int s = pkt_open_active(e, &o);
+    memset(buf, 'x', sizeof buf);
+    assert_true(len <= sizeof buf);
+    assert_int_equal(synack_send(e->st, s, buf, len, e->now), (ssize_t)len);
+    return s;
+}
+
 /* The window is relative to SND.WL2: an ACK whose SEG.SEQ is older than
  * SND.WL1 (here the peer's retransmission of its own data) moves SND.UNA
  * but not the right edge, so nothing beyond the offered window goes out.
@@ -21,14 +35,8 @@ static void window_edge_stays_without_update(void **state)
 {
     (void)state;
     pkt_env e;
-    pkt_setup(&e, NULL);
-    pkt_peer_opts o = {.mss = 1000, .ws = -1, .wnd = 3000};
-    int s = pkt_open_active(&e, &o);
+    int s = open_and_queue(&e, 3000, 8000);
     uint32_t r = PKT_RISN + 1;
-    static char buf[8000];
-    memset(buf, 'x', sizeof buf);
-    assert_int_equal(synack_send(e.st, s, buf, sizeof buf, e.now),
-                     (ssize_t)sizeof buf > 16384 ? 16384 : (ssize_t)sizeof buf);
     /* the window (3000) is full: three segments */
     pkt_expect(&e, A_, e.iss + 1, r, 1000);
     pkt_expect(&e, A_, e.iss + 1001, r, 1000);
@@ -69,13 +77,8 @@ static void zero_window_rto_probe_stays_below_snd_max(void **state)
 {
     (void)state;
     pkt_env e;
-    pkt_setup(&e, NULL);
-    pkt_peer_opts o = {.mss = 1000, .ws = -1, .wnd = 500};
-    int s = pkt_open_active(&e, &o);
+    int s = open_and_queue(&e, 500, 4000);
     uint32_t r = PKT_RISN + 1;
-    static char buf[4000];
-    memset(buf, 'y', sizeof buf);
-    assert_int_equal(synack_send(e.st, s, buf, sizeof buf, e.now), 4000);
     pkt_expect(&e, A_, e.iss + 1, r, 500);
     pkt_expect_none(&e);
     pkt_inject(&e, A_, r, e.iss + 1, 0, NULL, 0); /* window shrinks to 0 */
