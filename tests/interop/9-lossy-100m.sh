@@ -13,10 +13,14 @@
 #      connection.
 #
 # Asserted per direction: byte counts and sha256 at both ends, exit status
-# 0 of both ends, nothing sent the other way. Printed per direction: time,
-# throughput, Linux's counters from nstat inside the namespace (TCP
-# retransmissions, checksum errors caught, ...) and synack's retransmission
-# count (`synack ss -i`, sampled while the connection lives).
+# 0 of both ends, nothing sent the other way; the link's counters (synack
+# --stats) match the impairment asked for; the checksum errors at both ends
+# (synack's drop counters, Linux's nstat) are no more than the link's
+# corruption explains; corrupted frames were caught at both ends. Printed
+# per direction: time, throughput, Linux's counters from nstat inside the
+# namespace (TCP retransmissions, RTOs, checksum errors caught, ...),
+# synack's link and stack counters, and synack's retransmission count
+# sampled with `synack ss -i` while the connection lives.
 #
 # Environment:
 #   SYNACK_INTEROP_LOSSY_BYTES  SIZE (default 104857600 = 100 MiB)
@@ -98,18 +102,80 @@ synack_retrans() {
     echo "${v:-0}"
 }
 
-# caught_check DIR BEFORE AFTER: frames synack corrupted on their way to
-# Linux were dropped by Linux's checksums (IP header or TCP). From 16 MiB on,
-# at 0.1% of the frames, some must have been (expected: dozens), else the
-# corruption is not happening and the test proves nothing about it.
+# Corrupted frames must have been caught at both ends, else the corruption
+# is not happening and the test proves nothing about it. At 0.1% of the
+# frames, expected: dozens per direction at 100 MiB, a few in the lighter
+# direction at 16 MiB; so each direction is checked from 64 MiB on, and
+# both directions together from 16 MiB on (the summary).
+CAUGHT_LINUX=0 CAUGHT_SYNACK=0
+# caught_check DIR BEFORE AFTER: frames synack's link corrupted on their
+# way to Linux, dropped by Linux's checksums (IP header or TCP).
 caught_check() {
     local n
     # (IpExtInCsumErrors is counted in IpInHdrErrors too)
     n=$(($(counter TcpInCsumErrors "$2" "$3") + $(counter IpInHdrErrors "$2" "$3")))
-    if [ "$size" -ge 16777216 ]; then
+    if [ "$size" -ge 67108864 ]; then
         [ "$n" -gt 0 ] || fail "$1: Linux caught no corrupted frame (checksum or header errors)"
     fi
+    CAUGHT_LINUX=$((CAUGHT_LINUX + n))
     say "ok: $1: Linux dropped $n corrupted frames (TCP/IP checksum or header errors)"
+}
+
+# The impaired link's and synack's own counters, which synack prints at
+# exit (--stats, implied by the impairment options) on stderr:
+#   synack connect: link: sent N delivered N lost N reordered N ...
+#   synack connect: stack: frames_in N ... drops: TCP_BAD_CSUM=N ...
+# link_stat NAME ERRFILE, drop_stat NAME ERRFILE: one value (0 if absent)
+link_stat() {
+    sed -n "s/.*: link: .*\b$1 \([0-9][0-9]*\).*/\1/p" "$2" | tail -n 1 |
+        grep . || echo 0
+}
+drop_stat() {
+    sed -n "s/.*: stack: .*drops:.* $1=\([0-9][0-9]*\).*/\1/p" "$2" |
+        tail -n 1 | grep . || echo 0
+}
+# in_range WHAT N TOTAL LO HI: N/TOTAL (percent) within [LO, HI]
+in_range() {
+    awk -v n="$2" -v t="$3" -v lo="$4" -v hi="$5" \
+        'BEGIN { p = 100 * n / t; exit !(p >= lo && p <= hi) }' ||
+        fail "$1: $2 of $3 frames, outside [$4%, $5%]"
+    say "ok: $1: $2 of $3 frames ($(awk -v n="$2" -v t="$3" 'BEGIN { printf "%.2f", 100 * n / t }')%, expected within [$4%, $5%])"
+}
+# synack_check DIR ERRFILE BEFORE AFTER: the link applied the impairment
+# asked for (from 16 MiB on, where the counts are large enough for the
+# bounds to hold with any seed), and both ends' checksum drops are
+# accounted for by the frames the link corrupted (at most twice each: a
+# corrupted frame can also be duplicated). More checksum errors than that
+# would mean frames with wrong checksums: synack's own (counted by Linux)
+# or good ones refused (counted by synack).
+synack_check() {
+    local d=$1 e=$2 sent lost reo dup cor mine theirs
+    grep -q ': link: ' "$e" || fail "$d: synack printed no link counters (--stats)"
+    grep -q ': stack: ' "$e" || fail "$d: synack printed no stack counters (--stats)"
+    say "  synack $(grep -m 1 ': link: ' "$e" | sed 's/.*: link: /link: /')"
+    say "  synack $(grep -m 1 ': stack: ' "$e" | sed 's/.*: stack: /stack: /')"
+    sent=$(link_stat sent "$e")
+    lost=$(link_stat lost "$e")
+    reo=$(link_stat reordered "$e")
+    dup=$(link_stat duplicated "$e")
+    cor=$(link_stat corrupted "$e")
+    [ "$sent" -gt 0 ] || fail "$d: the link counted no frame"
+    if [ "$size" -ge 16777216 ]; then
+        in_range "$d: link lost" "$lost" "$sent" 4 6
+        in_range "$d: link reordered" "$reo" "$sent" 1 3
+        in_range "$d: link duplicated" "$dup" "$sent" 0.5 1.5
+        in_range "$d: link corrupted" "$cor" "$sent" 0.03 0.3
+    fi
+    mine=$(($(drop_stat TCP_BAD_CSUM "$e") + $(drop_stat IP_BAD_CSUM "$e")))
+    theirs=$(($(counter TcpInCsumErrors "$3" "$4") + $(counter IpExtInCsumErrors "$3" "$4")))
+    if [ "$size" -ge 67108864 ]; then
+        [ "$mine" -gt 0 ] ||
+            fail "$d: synack dropped no frame for a bad checksum, though the link corrupted $cor"
+    fi
+    CAUGHT_SYNACK=$((CAUGHT_SYNACK + mine))
+    [ $((mine + theirs)) -le $((2 * cor)) ] ||
+        fail "$d: checksum errors (synack $mine, Linux $theirs) exceed what the link corrupted ($cor, x2 for duplicates)"
+    say "ok: $d: checksum drops, synack $mine + Linux $theirs <= 2 x $cor frames the link corrupted"
 }
 
 fsize() { stat -c %s "$1" 2>/dev/null || echo 0; }
@@ -148,6 +214,7 @@ same "A: bytes synack received (none sent)" "$(stat -c %s "$TMP/connectA.out")" 
 tA=$(elapsed "$t0" "$t1")
 report A "$tA" "$TMP/nstat.a0" "$TMP/nstat.a1" "$TMP/ssA"
 caught_check A "$TMP/nstat.a0" "$TMP/nstat.a1"
+synack_check A "$TMP/connectA.err" "$TMP/nstat.a0" "$TMP/nstat.a1"
 
 # ---- B: Linux -> synack ----------------------------------------------------
 section "B: Linux server -> synack connect, $size bytes, ${imp[*]}"
@@ -190,7 +257,13 @@ same "B: bytes Linux received (none sent)" "$(field received "$r")" 0
 tB=$(elapsed "$t0" "$t1")
 report B "$tB" "$TMP/nstat.b0" "$TMP/nstat.b1" "$TMP/ssB"
 caught_check B "$TMP/nstat.b0" "$TMP/nstat.b1"
+synack_check B "$TMP/connectB.err" "$TMP/nstat.b0" "$TMP/nstat.b1"
 
 section "summary (seed $seed)"
+if [ "$size" -ge 16777216 ]; then
+    [ "$CAUGHT_LINUX" -gt 0 ] || fail "Linux caught no corrupted frame in either direction"
+    [ "$CAUGHT_SYNACK" -gt 0 ] || fail "synack caught no corrupted frame in either direction"
+fi
+say "corrupted frames caught: by Linux $CAUGHT_LINUX, by synack's checksums $CAUGHT_SYNACK (both directions)"
 say "A synack->Linux: ${tA} s, $(mbps "$size" "$tA") MB/s; B Linux->synack: ${tB} s, $(mbps "$size" "$tB") MB/s"
 pass
