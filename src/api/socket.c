@@ -95,8 +95,7 @@ int synack_connect(synack_stack *st, int s, const synack_addr *a,
         return -SYNACK_EBADF;
     if (!a)
         return -SYNACK_EINVAL;
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     return tcp_usr_connect(st, tp, a, now);
 }
 
@@ -108,8 +107,7 @@ ssize_t synack_send(synack_stack *st, int s, const void *buf, size_t len,
         return -SYNACK_EBADF;
     if (!buf && len)
         return -SYNACK_EINVAL;
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     ssize_t r = tcp_usr_send(st, tp, buf, len, now);
     tp->last_events = tcp_poll_events(tp);
     return r;
@@ -123,8 +121,7 @@ ssize_t synack_recv(synack_stack *st, int s, void *buf, size_t len,
         return -SYNACK_EBADF;
     if (!buf && len)
         return -SYNACK_EINVAL;
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     ssize_t r = tcp_usr_recv(st, tp, buf, len, now);
     tp->last_events = tcp_poll_events(tp);
     return r;
@@ -135,8 +132,7 @@ int synack_shutdown(synack_stack *st, int s, int how, synack_time_t now)
     tcb *tp = get(st, s);
     if (!tp)
         return -SYNACK_EBADF;
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     return tcp_usr_shutdown(st, tp, how, now);
 }
 
@@ -145,8 +141,7 @@ int synack_close(synack_stack *st, int s, synack_time_t now)
     tcb *tp = get(st, s);
     if (!tp)
         return -SYNACK_EBADF;
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     tcp_usr_close(st, tp, now);
     tcp_reap(st);
     return 0;
@@ -157,8 +152,7 @@ int synack_abort(synack_stack *st, int s, synack_time_t now)
     tcb *tp = get(st, s);
     if (!tp)
         return -SYNACK_EBADF;
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     tcp_usr_abort(st, tp, now);
     return 0;
 }

@@ -213,6 +213,7 @@ struct synack_stack {
 void *stack_mem_get(synack_stack *st, size_t size);
 void stack_mem_put(synack_stack *st, void *p, size_t size);
 uint64_t stack_rand(synack_stack *st);
+synack_time_t stack_clock(synack_stack *st, synack_time_t now);
 
 /* ---- IPv4 output, ARP, ICMP (stack.c) ------------------------------------- */
 /* The L4 payload (l4len bytes) is already at st->txbuf + 34. Fills the IP

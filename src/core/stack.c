@@ -33,6 +33,17 @@ void stack_mem_put(synack_stack *st, void *p, size_t size)
     st->stats.mem_used -= size;
 }
 
+/* The stack's clock never goes back: a caller whose clock steps backwards
+ * (a wall clock, a bug) would otherwise make every "now - then" underflow
+ * into a huge interval and fire keepalive, persist and user timeouts at
+ * once. Every entry point takes its time through here. */
+synack_time_t stack_clock(synack_stack *st, synack_time_t now)
+{
+    if (now > st->now)
+        st->now = now;
+    return st->now;
+}
+
 uint64_t stack_rand(synack_stack *st)
 {
     /* splitmix64: small, seedable, good enough for ports and jitter */
@@ -290,6 +301,7 @@ void arp_input(synack_stack *st, const uint8_t *p, size_t len,
 int synack_arp_add(synack_stack *st, uint32_t ip, const uint8_t mac[6],
                    synack_time_t now)
 {
+    now = stack_clock(st, now);
     arp_entry *e = arp_slot(st, ip);
     if (!e)
         return -SYNACK_ENOBUFS;
@@ -499,8 +511,7 @@ static void ipv4_input(synack_stack *st, const uint8_t *p, size_t len,
 int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
                        synack_time_t now)
 {
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     st->stats.frames_in++;
     wire_eth eh;
     int r = wire_eth_parse(frame, len, &eh);
@@ -530,8 +541,7 @@ int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
 
 void synack_stack_advance(synack_stack *st, synack_time_t now)
 {
-    if (now > st->now)
-        st->now = now;
+    now = stack_clock(st, now);
     arp_timers(st, now);
     tcp_timers(st, now);
 }

@@ -99,11 +99,41 @@ static void zero_window_rto_probe_stays_below_snd_max(void **state)
     pkt_teardown(&e, false);
 }
 
+/* A caller's clock that steps backwards (a wall clock, say) does not
+ * reach the protocol: the stack's clock never goes back. Here an ACK
+ * "arrives" 5 s before the data it acknowledges was sent: without the
+ * clamp the RTT sample underflowed into years and the RTO went to
+ * tcp_rto_max (120 s). */
+static void clock_stepping_back_is_ignored(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    pkt_peer_opts o = {.mss = 1000, .ws = -1};
+    int s = pkt_open_active(&e, &o);
+    uint32_t r = PKT_RISN + 1;
+    pkt_run_for(&e, 10 * SYNACK_SEC);
+    assert_int_equal(synack_send(e.st, s, "abc", 3, e.now), 3);
+    pkt_expect(&e, A_ | P_, e.iss + 1, r, 3);
+    e.now -= 5 * SYNACK_SEC; /* the caller's clock steps back */
+    pkt_inject(&e, A_, r, e.iss + 4, 65535, NULL, 0);
+    synack_conn_info ci = pkt_info(&e, s);
+    assert_true(ci.rto_us <= 1000000);
+    assert_int_equal(ci.send_q, 0);
+    /* timers still work from the stack's own clock */
+    synack_stack_advance(e.st, e.now);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_ESTABLISHED);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_teardown(&e, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(window_edge_stays_without_update),
         cmocka_unit_test(zero_window_rto_probe_stays_below_snd_max),
+        cmocka_unit_test(clock_stepping_back_is_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
