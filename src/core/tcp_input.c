@@ -663,10 +663,17 @@ static int syn_sent_input(synack_stack *st, tcb *tp, seg *s,
 
 /* ---- synchronized states ------------------------------------------------ */
 
+/* PAWS (RFC 7323 5.3), with one tick (1 ms) of tolerance as Linux
+ * (TCP_PAWS_WINDOW): segments sent within the same tick or the one before
+ * can arrive out of order, and dropping the one that fills a hole costs a
+ * sender without SACK a retransmission timeout (interop case 9 measured
+ * about 60 such RTOs per 100 MiB under 2% reordering). */
+#define PAWS_WINDOW 1
+
 static bool ts_paws_fails(const tcb *tp, const seg *s)
 {
     return tp->ts_ok && s->th.has_ts && !(s->flags & SYNACK_TH_RST) &&
-           SEQ_LT(s->th.tsval, tp->ts_recent);
+           (int32_t)(tp->ts_recent - s->th.tsval) > PAWS_WINDOW;
 }
 
 /* The ACK owed for an unacceptable segment (out of window, ACK of unsent

@@ -374,8 +374,8 @@ static void est_segment_without_ack_dropped(void **state)
 }
 
 /* PAWS (RFC 7323 5.3): with timestamps on, a segment whose TSval is older
- * than TS.Recent is dropped and answered with an ACK; a newer one is
- * taken and its TSval echoed. */
+ * than TS.Recent (by more than one tick, as Linux) is dropped and answered
+ * with an ACK; a newer one is taken and its TSval echoed. */
 static void est_paws_old_tsval_dropped(void **state)
 {
     (void)state;
@@ -409,8 +409,17 @@ static void est_paws_old_tsval_dropped(void **state)
     pkt_run_for(&e, SYNACK_SEC);
     pkt_expect(&e, A_, e.iss + 1, r + 8, 0);
     assert_int_equal(pkt_drops(&e, SYNACK_DROP_TCP_PAWS), 1);
+    /* one tick older is tolerated (reordering within a tick, as Linux's
+     * TCP_PAWS_WINDOW); two ticks older is not */
+    pkt_inject_ts(&e, A_ | P_, r + 8, e.iss + 1, 65535, 199, 0, "tick", 4);
+    pkt_run_for(&e, SYNACK_SEC);
+    a = pkt_expect(&e, A_, e.iss + 1, r + 12, 0);
+    assert_int_equal(a->th.tsecr, 200); /* TS.Recent stays */
+    pkt_inject_ts(&e, A_ | P_, r + 12, e.iss + 1, 65535, 198, 0, "2old", 4);
+    pkt_expect(&e, A_, e.iss + 1, r + 12, 0);
+    assert_int_equal(pkt_drops(&e, SYNACK_DROP_TCP_PAWS), 2);
     /* a RST is not subject to PAWS */
-    pkt_inject_ts(&e, R_, r + 8, 0, 0, 1, 0, NULL, 0);
+    pkt_inject_ts(&e, R_, r + 12, 0, 0, 1, 0, NULL, 0);
     pkt_expect_none(&e);
     assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
     assert_int_equal(synack_close(e.st, s, e.now), 0);
