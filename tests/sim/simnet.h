@@ -27,7 +27,8 @@
  *    is in a valid state, Recv-Q plus the receive window never exceed the
  *    receive buffer, Send-Q never exceeds the send buffer, nothing is
  *    acknowledged that was not sent, B's connection never holds more than
- *    was sent, and mem_used never exceeds mem_peak.
+ *    was sent, mem_used never exceeds mem_peak, and synack_stack_check
+ *    (the core's own invariants) finds nothing.
  */
 #ifndef SYNACK_TESTS_SIMNET_H
 #define SYNACK_TESTS_SIMNET_H
