@@ -326,6 +326,11 @@ static void process_fin(synack_stack *st, tcb *tp, synack_time_t now)
     tp->rcv_nxt++;
     tp->fin_rcvd = true;
     tp->rcv_fin_pending = false;
+    /* The stream ends here: out-of-order data beyond this FIN (a peer that
+     * sent data and a FIN beyond it, then a FIN here) can never be
+     * delivered. Found by fuzz_frames (synack_stack_check: a range left at
+     * RCV.NXT). */
+    tp->nooo = 0;
     tp->ack_now = true;
     switch (tp->state) {
     case SYNACK_SYN_RECEIVED:
@@ -946,12 +951,18 @@ static int process_text(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
         return GONE;
     }
     if (tp->shut_rd) {
+        /* acknowledged and discarded; out-of-order data waiting from
+         * before shutdown(SHUT_RD) goes too, or RCV.NXT would pass over
+         * its ranges (found by fuzz_frames) */
         if (s->seq == tp->rcv_nxt) {
             tp->rcv_nxt += s->dlen;
             tp->bytes_received += s->dlen;
         }
+        tp->nooo = 0;
         drop(st, tp, s, SYNACK_DROP_TCP_RCV_SHUTDOWN, now);
         tp->ack_now = true;
+        if (tp->rcv_fin_pending && tp->rcv_fin_seq == tp->rcv_nxt)
+            process_fin(st, tp, now);
         return CONT;
     }
     bool in_order = s->seq == tp->rcv_nxt;

@@ -507,6 +507,51 @@ static void est_window_edge_and_zero_window(void **state)
     pkt_teardown(&e, true);
 }
 
+/* A FIN at RCV.NXT while data (and a FIN) beyond it wait out of order:
+ * the stream ends at this FIN; the out-of-order data is dropped, never
+ * delivered (found by fuzz_frames: the range stayed at RCV.NXT). */
+static void est_fin_before_ooo_data(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_open_active(&e, NULL);
+    uint32_t r = PKT_RISN + 1;
+    pkt_inject(&e, F_ | A_, r + 1, e.iss + 1, 65535, "late", 4);
+    pkt_expect(&e, A_, e.iss + 1, r, 0); /* duplicate ACK for the hole */
+    pkt_inject(&e, F_ | A_, r, e.iss + 1, 65535, NULL, 0);
+    pkt_expect(&e, A_, e.iss + 1, r + 1, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSE_WAIT);
+    char b[8];
+    assert_int_equal(synack_recv(e.st, s, b, sizeof(b), e.now), 0); /* EOF */
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, R_ | A_, e.iss + 1, r + 1, 0);
+    pkt_teardown(&e, true);
+}
+
+/* shutdown(SHUT_RD) with out-of-order data waiting: in-order data that
+ * follows is acknowledged and discarded, and RCV.NXT never passes over a
+ * kept range (synack_stack_check after every step; found by fuzz_frames). */
+static void est_shut_rd_with_ooo_data(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_open_active(&e, NULL);
+    uint32_t r = PKT_RISN + 1;
+    pkt_inject(&e, A_ | P_, r + 4, e.iss + 1, 65535, "ooo!", 4);
+    pkt_expect(&e, A_, e.iss + 1, r, 0);
+    assert_int_equal(synack_shutdown(e.st, s, SYNACK_SHUT_RD, e.now), 0);
+    pkt_inject(&e, A_ | P_, r, e.iss + 1, 65535, "abcdefgh", 8);
+    pkt_expect(&e, A_, e.iss + 1, r + 8, 0);
+    pkt_inject(&e, F_ | A_, r + 8, e.iss + 1, 65535, NULL, 0);
+    pkt_expect(&e, A_, e.iss + 1, r + 9, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSE_WAIT);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_expect(&e, R_ | A_, e.iss + 1, r + 9, 0);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +569,8 @@ int main(void)
         cmocka_unit_test(est_unacceptable_segment_acked),
         cmocka_unit_test(est_segment_without_ack_dropped),
         cmocka_unit_test(est_paws_old_tsval_dropped),
+        cmocka_unit_test(est_fin_before_ooo_data),
+        cmocka_unit_test(est_shut_rd_with_ooo_data),
         cmocka_unit_test(est_window_edge_and_zero_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
