@@ -607,23 +607,31 @@ static ssize_t pd_recvfrom(void *ud, int fd, void *buf, size_t n, int flags,
     return r;
 }
 
-static ssize_t iov_total(const struct iovec *iov, int n)
+/* A contiguous buffer for the iovec's total length (at least 1 byte);
+ * NULL with errno set on a bad count or no memory. */
+static uint8_t *iov_buffer(const struct iovec *iov, int n, size_t *total)
 {
+    if (n < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
     size_t t = 0;
     for (int i = 0; i < n; i++)
         t += iov[i].iov_len;
-    return (ssize_t)t;
+    *total = t;
+    uint8_t *b = malloc(t ? t : 1);
+    if (!b)
+        errno = ENOMEM;
+    return b;
 }
 
 static ssize_t recv_iov(void *ud, int fd, const struct iovec *iov, int n,
                         int flags)
 {
-    if (n < 0)
-        return fail_errno(EINVAL);
-    size_t total = (size_t)iov_total(iov, n);
-    uint8_t *tmp = malloc(total ? total : 1);
+    size_t total;
+    uint8_t *tmp = iov_buffer(iov, n, &total);
     if (!tmp)
-        return fail_errno(ENOMEM);
+        return fail_errno(errno);
     ssize_t r = do_recv(ud, fd, tmp, total, flags);
     size_t off = 0;
     for (int i = 0; r > 0 && i < n && off < (size_t)r; i++) {
@@ -640,12 +648,10 @@ static ssize_t recv_iov(void *ud, int fd, const struct iovec *iov, int n,
 static ssize_t send_iov(void *ud, int fd, const struct iovec *iov, int n,
                         int flags)
 {
-    if (n < 0)
-        return fail_errno(EINVAL);
-    size_t total = (size_t)iov_total(iov, n);
-    uint8_t *tmp = malloc(total ? total : 1);
+    size_t total;
+    uint8_t *tmp = iov_buffer(iov, n, &total);
     if (!tmp)
-        return fail_errno(ENOMEM);
+        return fail_errno(errno);
     size_t off = 0;
     for (int i = 0; i < n; i++) {
         memcpy(tmp + off, iov[i].iov_base, iov[i].iov_len);

@@ -63,9 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t DUT_MAC[6] = {0x02, 0, 0, 0, 0, 0x02};
 static const uint8_t PEER_MAC[6] = {0x02, 0, 0, 0, 0, 0x01};
 
+#include "fuzz_util.h"
+
 typedef struct env {
     synack_stack *st;
-    int64_t bytes, blocks;
+    fz_alloc alloc;
     synack_time_t now;
     int lh, h;
     uint32_t iss;     /* peer ISN; stream offset 0 is iss + 1 */
@@ -95,46 +97,14 @@ static uint8_t pat_fn(uint64_t k)
 /* pat_fn for every offset a segment or a read can reach */
 static uint8_t pat[BITS + 65536];
 
-static void *cnt_alloc(void *ctx, size_t size)
-{
-    env *e = ctx;
-    void *p = malloc(size);
-    if (p) {
-        e->bytes += (int64_t)size;
-        e->blocks++;
-    }
-    return p;
-}
-
-static void cnt_release(void *ctx, void *p, size_t size)
-{
-    env *e = ctx;
-    if (!p)
-        return;
-    e->bytes -= (int64_t)size;
-    e->blocks--;
-    free(p);
-}
-
 static void output(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
 {
     env *e = ctx;
     (void)now;
-    wire_eth eh;
-    if (wire_eth_parse(f, len, &eh) != 0)
-        __builtin_trap();
-    if (eh.type != WIRE_ETHERTYPE_IPV4)
-        return;
-    wire_ipv4 ih;
-    if (wire_ipv4_parse(f + WIRE_ETH_HLEN, len - WIRE_ETH_HLEN, &ih) != 0)
-        __builtin_trap();
-    if (ih.proto != WIRE_IPPROTO_TCP)
-        return;
     wire_tcp th;
-    const uint8_t *t = f + WIRE_ETH_HLEN + ih.hlen;
-    size_t tl = (size_t)ih.total_len - ih.hlen;
-    if (wire_tcp_parse(t, tl, ih.src, ih.dst, &th) != 0)
-        __builtin_trap();
+    size_t tl;
+    if (!fz_parse_output(f, len, &th, &tl))
+        return;
     if (th.dport != PEER_PORT)
         return;
     if (!e->got_synack) {
@@ -169,25 +139,9 @@ static void output(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
         e->max_edge = edge;
 }
 
-/* Ethernet + IPv4 around the TCP segment laid out at f + 34. */
 static size_t finish_tcp(env *e, uint8_t *f, size_t seglen)
 {
-    wire_eth eh;
-    memcpy(eh.dst, DUT_MAC, 6);
-    memcpy(eh.src, PEER_MAC, 6);
-    eh.type = WIRE_ETHERTYPE_IPV4;
-    wire_eth_emit(f, &eh);
-    wire_ipv4 ih = {.hlen = 20,
-                    .total_len = (uint16_t)(20 + seglen),
-                    .id = e->ip_id++,
-                    .frag = WIRE_IP_DF,
-                    .ttl = 64,
-                    .proto = WIRE_IPPROTO_TCP,
-                    .src = PEER_IP,
-                    .dst = DUT_IP};
-    wire_ipv4_emit(f + WIRE_ETH_HLEN, &ih);
-    wire_tcp_set_csum(f + 34, seglen, PEER_IP, DUT_IP);
-    return 34 + seglen;
+    return fz_finish_tcp(f, seglen, &e->ip_id);
 }
 
 static void in(env *e, const uint8_t *f, size_t len)
@@ -310,9 +264,9 @@ static int setup(env *e, const uint8_t *hdr)
     c.max_sockets = 8;
     for (int i = 0; i < 16; i++)
         c.isn_secret[i] = (uint8_t)(i * 5 + 1);
-    c.mem_alloc = cnt_alloc;
-    c.mem_release = cnt_release;
-    c.mem_ctx = e;
+    c.mem_alloc = fz_mem_alloc;
+    c.mem_release = fz_mem_release;
+    c.mem_ctx = &e->alloc;
     c.output = output;
     c.output_ctx = e;
     e->now = SYNACK_SEC;
@@ -452,7 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e.now += 3600 * SYNACK_SEC;
     synack_stack_advance(e.st, e.now);
     synack_stack_del(e.st);
-    if (e.bytes != 0 || e.blocks != 0)
+    if (e.alloc.bytes != 0 || e.alloc.blocks != 0)
         __builtin_trap(); /* memory not returned through the allocator */
     return 0;
 }

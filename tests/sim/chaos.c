@@ -67,42 +67,6 @@ static int rnd_chance(rng *g, double p)
     return rnd_unit(g) < p;
 }
 
-/* ---- counting allocator ------------------------------------------------ */
-
-typedef struct alloc_ctx {
-    int64_t bytes, blocks;
-    uint64_t bad_release;
-} alloc_ctx;
-
-#define ALLOC_HDR 16
-
-static void *cnt_alloc(void *ctx, size_t size)
-{
-    alloc_ctx *a = ctx;
-    uint8_t *p = malloc(size + ALLOC_HDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &size, sizeof size);
-    a->bytes += (int64_t)size;
-    a->blocks++;
-    return p + ALLOC_HDR;
-}
-
-static void cnt_release(void *ctx, void *ptr, size_t size)
-{
-    alloc_ctx *a = ctx;
-    if (!ptr)
-        return;
-    uint8_t *p = (uint8_t *)ptr - ALLOC_HDR;
-    size_t had;
-    memcpy(&had, p, sizeof had);
-    if (had != size)
-        a->bad_release++;
-    a->bytes -= (int64_t)had;
-    a->blocks--;
-    free(p);
-}
-
 /* ---- the world ------------------------------------------------------------ */
 
 typedef struct crec { /* a connection seen by a stack's trace hook */
@@ -128,7 +92,7 @@ typedef struct node {
     uint16_t mtu;
     synack_stack *st;
     synack_dev *port;
-    alloc_ctx alloc;
+    simnet_alloc alloc; /* simnet.h */
     uint64_t mem_base, mem_limit;
     int lst; /* listener handle, -1 once closed */
     int backlog, rcvbuf, sndbuf;
@@ -713,8 +677,8 @@ static int node_up(chaos *c, node *d)
                            (0x5ec7e7ULL << 8) ^ (uint64_t)i);
         memcpy(cfg.isn_secret + i, &k, 8);
     }
-    cfg.mem_alloc = cnt_alloc;
-    cfg.mem_release = cnt_release;
+    cfg.mem_alloc = simnet_mem_alloc;
+    cfg.mem_release = simnet_mem_release;
     cfg.mem_ctx = &d->alloc;
     d->mem_limit = cfg.mem_limit;
     int rc = synack_stack_new(&cfg, &d->st);

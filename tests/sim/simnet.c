@@ -49,18 +49,13 @@ unsigned simnet_seed_count(unsigned dflt)
     return dflt;
 }
 
-/* ---- counting allocator ------------------------------------------------- */
-
-typedef struct alloc_ctx {
-    int64_t bytes, blocks;
-    uint64_t bad_release; /* release with a size that differs */
-} alloc_ctx;
+/* ---- counting allocator (simnet.h) --------------------------------------- */
 
 #define ALLOC_HDR 16 /* keeps the user pointer 16-byte aligned */
 
-static void *cnt_alloc(void *ctx, size_t size)
+void *simnet_mem_alloc(void *ctx, size_t size)
 {
-    alloc_ctx *a = ctx;
+    simnet_alloc *a = ctx;
     uint8_t *p = malloc(size + ALLOC_HDR);
     if (!p)
         return NULL;
@@ -70,9 +65,9 @@ static void *cnt_alloc(void *ctx, size_t size)
     return p + ALLOC_HDR;
 }
 
-static void cnt_release(void *ctx, void *ptr, size_t size)
+void simnet_mem_release(void *ctx, void *ptr, size_t size)
 {
-    alloc_ctx *a = ctx;
+    simnet_alloc *a = ctx;
     if (!ptr)
         return;
     uint8_t *p = (uint8_t *)ptr - ALLOC_HDR;
@@ -100,7 +95,7 @@ typedef struct conn_rec {
 typedef struct side {
     const char *name;
     synack_stack *st;
-    alloc_ctx alloc;
+    simnet_alloc alloc;
     uint64_t mem_base;
     conn_rec conns[MAX_CONNS];
     int nconns;
@@ -347,8 +342,8 @@ static int new_stack(sim *s, side *d, const char *name, uint32_t ip,
                            (uint64_t)i);
         memcpy(c.isn_secret + i, &k, 8);
     }
-    c.mem_alloc = cnt_alloc;
-    c.mem_release = cnt_release;
+    c.mem_alloc = simnet_mem_alloc;
+    c.mem_release = simnet_mem_release;
     c.mem_ctx = &d->alloc;
     d->name = name;
     d->verbose = s->p->verbose;

@@ -106,4 +106,15 @@ void simnet_pattern(uint64_t seed, uint64_t off, uint8_t *buf, size_t len);
  * else `dflt`. */
 unsigned simnet_seed_count(unsigned dflt);
 
+/* Counting allocator for a stack (synack_stack_config.mem_alloc /
+ * mem_release, ctx: a simnet_alloc): every block records its size, so a
+ * release with another size is counted, and a balanced run ends with
+ * bytes == blocks == 0. Shared by the simnet and chaos fixtures. */
+typedef struct simnet_alloc {
+    int64_t bytes, blocks;
+    uint64_t bad_release; /* release with a size that differs */
+} simnet_alloc;
+void *simnet_mem_alloc(void *ctx, size_t size);
+void simnet_mem_release(void *ctx, void *ptr, size_t size);
+
 #endif

@@ -385,21 +385,16 @@ static void test_rst_and_errno(void **state)
     unload();
 }
 
-/* packetdrill would wait forever for a packet that never comes: the
- * adapter exits non-zero after give_up virtual seconds. */
-static void test_gives_up(void **state)
+/* Run fn in a child with stderr silenced; the child must exit with 1 (the
+ * adapter's fatal-error exit), never return. */
+static void expect_child_exits_1(void (*fn)(void))
 {
-    (void)state;
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int dn = open("/dev/null", O_WRONLY);
         dup2(dn, 2);
-        load("local=192.168.0.1,give_up=2");
-        uint8_t p[100];
-        size_t n = sizeof p;
-        long long t;
-        ifc.netdev_receive(ifc.userdata, p, &n, &t);
+        fn();
         _exit(0); /* not reached */
     }
     int st;
@@ -408,24 +403,35 @@ static void test_gives_up(void **state)
     assert_int_equal(WEXITSTATUS(st), 1);
 }
 
+static void wait_for_nothing(void)
+{
+    load("local=192.168.0.1,give_up=2");
+    uint8_t p[100];
+    size_t n = sizeof p;
+    long long t;
+    ifc.netdev_receive(ifc.userdata, p, &n, &t);
+}
+
+/* packetdrill would wait forever for a packet that never comes: the
+ * adapter exits non-zero after give_up virtual seconds. */
+static void test_gives_up(void **state)
+{
+    (void)state;
+    expect_child_exits_1(wait_for_nothing);
+}
+
+static void accept_on_main_thread(void)
+{
+    load("local=192.168.0.1");
+    int fd = listener();
+    ifc.accept(ifc.userdata, fd, NULL, NULL);
+}
+
 /* A blocking call on the thread that delivers packets can never return. */
 static void test_blocking_on_main_thread(void **state)
 {
     (void)state;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, 2);
-        load("local=192.168.0.1");
-        int fd = listener();
-        ifc.accept(ifc.userdata, fd, NULL, NULL);
-        _exit(0); /* not reached */
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1);
+    expect_child_exits_1(accept_on_main_thread);
 }
 
 int main(void)
