@@ -5,9 +5,12 @@
  * Two lwIP stacks in one process need two copies of its globals: the
  * library is copied to two file names in WORKDIR and each is dlopen()ed
  * with RTLD_LOCAL, so A and B are independent instances. Frames leave a
- * stack through our own netif (linkoutput copies the pbuf chain into the
- * queue towards the other stack) and enter the other as PBUF_RAM pbufs of
- * exactly the frame's size (never lwIP's pbuf pool or its TAP driver).
+ * stack through our own netif: linkoutput copies the pbuf chain once, into
+ * a PBUF_RAM pbuf of the other instance of exactly the frame's size, and
+ * queues it (the same ring as synack's frames, bench.h); the other stack
+ * takes it as input from there (never lwIP's pbuf pool or its TAP
+ * driver). The lossy runs queue frame copies with delivery times instead,
+ * as bench_synack's.
  *
  * Built twice from this file:
  *   bench_lwip_nosys LIB WORKDIR bulk MIB [cg] | connrate N |
@@ -188,10 +191,23 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
         bench_lossy_send(&s->lossy, frame, p->tot_len, side_now(s));
         return ERR_OK;
     }
-    uint8_t *slot = bench_fq_slot(&s->q, p->tot_len, 0);
-    if (!slot)
+    /* The lossless queue carries pbufs of the peer's instance: the frame is
+     * copied once, straight into the PBUF_RAM pbuf the peer will take as
+     * input (synack's frames are copied once too, into the queue, and
+     * borrowed from there by synack_stack_input). */
+    side *d = s->peer;
+    if (!d || !d->nif.input) /* the gratuitous ARP before B exists */
+        return ERR_OK;
+    struct pbuf *q = d->L.pbuf_alloc(PBUF_RAW, p->tot_len, PBUF_RAM);
+    if (!q)
         return ERR_MEM;
-    s->L.pbuf_copy_partial(p, slot, p->tot_len, 0);
+    s->L.pbuf_copy_partial(p, q->payload, p->tot_len, 0);
+    uint8_t *slot = bench_fq_slot(&s->q, sizeof(q), 0);
+    if (!slot) {
+        d->L.pbuf_free(q);
+        return ERR_MEM;
+    }
+    memcpy(slot, &q, sizeof(q));
     return ERR_OK;
 }
 #endif
@@ -419,14 +435,19 @@ static void pump(side *a, side *b)
 {
     size_t len;
     const uint8_t *f;
+    struct pbuf *p;
     for (;;) {
         int moved = 0;
         while ((f = bench_fq_pop(&a->q, &len)) != NULL) {
-            deliver(b, f, len);
+            memcpy(&p, f, sizeof(p));
+            if (b->nif.input(p, &b->nif) != ERR_OK)
+                b->L.pbuf_free(p);
             moved = 1;
         }
         while ((f = bench_fq_pop(&b->q, &len)) != NULL) {
-            deliver(a, f, len);
+            memcpy(&p, f, sizeof(p));
+            if (a->nif.input(p, &a->nif) != ERR_OK)
+                a->L.pbuf_free(p);
             moved = 1;
         }
         if (!moved)
@@ -440,8 +461,8 @@ static void pair_init(side *a, side *b, const char *lib, const char *dir)
     side_init(b, lib, dir, "b", 2);
     a->peer = b;
     b->peer = a;
-    bench_fq_init(&a->q, 1600, 8192);
-    bench_fq_init(&b->q, 1600, 8192);
+    bench_fq_init(&a->q, sizeof(struct pbuf *), 8192);
+    bench_fq_init(&b->q, sizeof(struct pbuf *), 8192);
     uint8_t *pat = bench_pattern();
     a->pat = b->pat = pat;
     a->rbuf = malloc(65536);
