@@ -201,7 +201,7 @@ static int pair_connect(pair *p, synack_time_t now)
 /* ---- bulk ---------------------------------------------------------------- */
 typedef struct bulk_res {
     double gbps;
-    uint64_t bytes, segs, ns;
+    uint64_t bytes, segs, ns, cpu_ns;
     int ok;
 } bulk_res;
 
@@ -218,6 +218,7 @@ static bulk_res run_bulk(pair *p, const uint8_t *pat, uint64_t total,
     synack_stack_stats s0;
     synack_stack_get_stats(p->a, &s0);
     uint64_t sent = 0, got = 0, t0 = bench_clock_ns(), last = t0;
+    uint64_t c0 = bench_thread_cpu_ns();
     int ok = 1;
     while (got < total) {
         now = bench_clock_ns();
@@ -254,6 +255,7 @@ static bulk_res run_bulk(pair *p, const uint8_t *pat, uint64_t total,
         }
     }
     uint64_t t1 = bench_clock_ns();
+    r.cpu_ns = bench_thread_cpu_ns() - c0;
     synack_stack_stats s1;
     synack_stack_get_stats(p->a, &s1);
     r.ns = t1 - t0;
@@ -369,6 +371,16 @@ static int cmd_scale(uint16_t mtu, uint64_t mib)
     double agg = (double)(two[0].r.bytes + two[1].r.bytes) * 8.0 / (double)ns;
     bench_fig("scale_1core_gbps", one.r.gbps);
     bench_fig("scale_2core_gbps", agg);
+    /* Per CPU-second each thread got: equal to the single thread's when
+     * nothing is shared, whatever else the machine is running. */
+    double e1 = (double)one.r.bytes * 8.0 / (double)one.r.cpu_ns;
+    double e2 = 0;
+    for (int i = 0; i < 2; i++)
+        e2 += (double)two[i].r.bytes * 8.0 / (double)two[i].r.cpu_ns / 2.0;
+    bench_fig("scale_1core_cpu_gbps", e1);
+    bench_fig("scale_2core_cpu_gbps", e2);
+    bench_fig("scale_2core_cpu_share",
+              (double)(two[0].r.cpu_ns + two[1].r.cpu_ns) / (double)ns);
     return 0;
 }
 
