@@ -471,6 +471,20 @@ static void pair_init(side *a, side *b, const char *lib, const char *dir)
 }
 
 __attribute__((noinline))
+static void pair_fini(side *a, side *b)
+{
+    free((void *)a->pat);
+    free(a->rbuf);
+    free(b->rbuf);
+    bench_fq_free(&a->q);
+    bench_fq_free(&b->q);
+    if (a->use_lossy) {
+        bench_fq_free(&a->lossy.q);
+        bench_fq_free(&b->lossy.q);
+    }
+    /* the instances stay loaded: their pcbs and timers point into them */
+}
+
 static int run_bulk(side *a, side *b, uint64_t total, int verify,
                     double *gbps)
 {
@@ -528,6 +542,7 @@ static int cmd_bulk(const char *lib, const char *dir, uint64_t mib, int cg)
         bench_na(PFX "bulk_gbps", "transfer incomplete");
     else
         bench_fig(PFX "bulk_gbps", g);
+    pair_fini(&a, &b);
     return 0;
 }
 
@@ -572,6 +587,7 @@ static int cmd_connrate(const char *lib, const char *dir, long n)
     }
     double secs = (double)(bench_clock_ns() - t0) / 1e9;
     bench_fig(PFX "connrate_per_s", (double)n / secs);
+    pair_fini(&a, &b);
     return 0;
 }
 
@@ -644,6 +660,7 @@ static int cmd_loss(const char *lib, const char *dir, double pct,
     else
         bench_na(k, "incomplete after %.0f virtual s (%llu of %llu bytes)",
                  secs, (unsigned long long)b.got, (unsigned long long)total);
+    pair_fini(&a, &b);
     return 0;
 }
 
