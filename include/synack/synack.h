@@ -159,6 +159,14 @@ typedef struct synack_stack_stats {
     uint64_t syncookies_sent, syncookies_recv, syncookies_failed;
     /* ACKs not sent to unacceptable segments (tcp_invalid_ratelimit) */
     uint64_t tcp_oow_acks_skipped;
+    /* Loss recovery: episodes entered on loss found by SACK/RACK or three
+     * duplicate ACKs, retransmission timeouts, tail loss probes sent and
+     * those that repaired a loss, RACK reordering-window timer expiries,
+     * segments marked lost by RACK and by DupThresh, SACK blocks received,
+     * D-SACKs received and sent, reordering detected. */
+    uint64_t tcp_recoveries, tcp_timeouts, tcp_tlp_probes, tcp_tlp_recoveries;
+    uint64_t tcp_rack_reo_timeouts, tcp_rack_lost, tcp_dupthresh_lost;
+    uint64_t tcp_sack_blocks_in, tcp_dsack_in, tcp_dsack_out, tcp_reordering;
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
     /* Must stay 0: state changes that are not edges of the RFC 9293
@@ -281,6 +289,9 @@ enum synack_sockopt {
     SYNACK_TCP_KEEPIDLE,     /* int, seconds */
     SYNACK_TCP_KEEPINTVL,    /* int, seconds */
     SYNACK_TCP_KEEPCNT,      /* int */
+    /* char[16], NUL-terminated: "cubic" or "reno" (the stack's
+     * tcp_congestion_control by default); -SYNACK_ENOENT if unknown */
+    SYNACK_TCP_CONGESTION,
 };
 struct synack_linger {
     int l_onoff;
@@ -364,6 +375,13 @@ typedef struct synack_conn_info {
     uint8_t snd_wscale, rcv_wscale, ts_ok, sack_ok;
     uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
     uint64_t segs_in, segs_out, total_retrans;
+    /* loss recovery: "open", "recovery" or "loss"; the send scoreboard
+     * (bytes SACKed, deemed lost, retransmitted and in flight); what the
+     * congestion window counts against (RFC 6675 pipe) */
+    const char *ca_state;
+    const char *cc; /* congestion control: "cubic", "reno" */
+    uint32_t sacked, lost, retrans, inflight;
+    uint32_t reordering; /* 1 once reordering was seen */
 } synack_conn_info;
 
 /* Fill up to max entries; returns the total number of connections

@@ -182,6 +182,24 @@ int synack_setsockopt(synack_stack *st, int s, int opt, const void *val,
         tp->linger_secs = l.l_linger;
         return 0;
     }
+    if (opt == SYNACK_TCP_CONGESTION) {
+        char name[16];
+        if (!val || len == 0)
+            return -SYNACK_EINVAL;
+        size_t n = strnlen(val, len < sizeof(name) ? len : sizeof(name));
+        if (n == 0 || n >= sizeof(name))
+            return -SYNACK_EINVAL;
+        memcpy(name, val, n);
+        name[n] = '\0';
+        const tcp_cc_ops *cc = tcp_cc_find(name);
+        if (!cc)
+            return -SYNACK_ENOENT;
+        bool running = tp->cwnd != 0 && tp->cc != cc;
+        tp->cc = cc;
+        if (running) /* as Linux: the new module starts from here */
+            cc->init(tp, st->now);
+        return 0;
+    }
     int v;
     if (get_int(val, len, &v) < 0)
         return -SYNACK_EINVAL;
@@ -263,6 +281,15 @@ int synack_getsockopt(synack_stack *st, int s, int opt, void *val,
             return -SYNACK_EINVAL;
         memcpy(val, &l, sizeof(l));
         *len = sizeof(l);
+        return 0;
+    }
+    if (opt == SYNACK_TCP_CONGESTION) {
+        const char *name = tp->cc ? tp->cc->name : tcp_cc_default(st)->name;
+        size_t n = strlen(name) + 1;
+        if (*len < n)
+            return -SYNACK_EINVAL;
+        memcpy(val, name, n);
+        *len = n;
         return 0;
     }
     if (*len < sizeof(int))

@@ -85,6 +85,53 @@ static void check_send(report *r, const tcb *tp)
     }
 }
 
+/* The send scoreboard covers [SND.UNA, SND.MAX) with contiguous records,
+ * and its byte counts are the sums of its flags. */
+static void check_scoreboard(report *r, const tcb *tp)
+{
+    if (!tp->rec || !synchronized(tp->state))
+        return;
+    if (tp->rec_n > tp->rec_cap || tp->rec_head >= tp->rec_cap) {
+        bad(r, tp, "scoreboard count or head beyond its size");
+        return;
+    }
+    if (tp->rec_n == 0) {
+        if (tp->snd_una != tp->snd_max && tp->snd_una != tp->iss)
+            bad(r, tp, "data outstanding without scoreboard records");
+        if (tp->sacked_bytes || tp->lost_bytes || tp->retrans_bytes)
+            bad(r, tp, "scoreboard byte counts without records");
+        return;
+    }
+    /* (a FIN sent from SYN-RECEIVED before our SYN was acknowledged comes
+     * after the SYN, which has no record) */
+    uint32_t sacked = 0, lost = 0, retrans = 0, at = tp->snd_una;
+    if (tp->snd_una == tp->iss)
+        at++;
+    for (uint32_t i = 0; i < tp->rec_n; i++) {
+        const txrec *x = &tp->rec[(tp->rec_head + i) % tp->rec_cap];
+        if (x->start != at || !SEQ_LT(x->start, x->end)) {
+            bad(r, tp, "scoreboard records not contiguous from SND.UNA");
+            return;
+        }
+        uint32_t n = x->end - x->start;
+        if ((x->fl & TXR_SACKED) && (x->fl & (TXR_LOST | TXR_RETRANS)))
+            bad(r, tp, "a SACKed record marked lost or in retransmission");
+        if ((x->fl & TXR_RETRANS) && !(x->fl & TXR_EVER_RT))
+            bad(r, tp, "a record in retransmission never retransmitted");
+        if ((x->fl & TXR_FIN) && i + 1 != tp->rec_n)
+            bad(r, tp, "a FIN record that is not the last");
+        sacked += (x->fl & TXR_SACKED) ? n : 0;
+        lost += (x->fl & TXR_LOST) ? n : 0;
+        retrans += (x->fl & TXR_RETRANS) ? n : 0;
+        at = x->end;
+    }
+    if (at != tp->snd_max)
+        bad(r, tp, "scoreboard records do not end at SND.MAX");
+    if (sacked != tp->sacked_bytes || lost != tp->lost_bytes ||
+        retrans != tp->retrans_bytes)
+        bad(r, tp, "scoreboard byte counts differ from its records");
+}
+
 static void check_recv(report *r, const tcb *tp)
 {
     if (!tp->rxb)
@@ -167,7 +214,10 @@ size_t synack_stack_check(const synack_stack *st, char *msg, size_t len)
             mem += tp->tx_size;
         if (tp->rxb)
             mem += tp->rx_size;
+        if (tp->rec)
+            mem += sizeof(txrec) * tp->rec_cap;
         check_send(&r, tp);
+        check_scoreboard(&r, tp);
         check_recv(&r, tp);
         check_timers(&r, tp);
         if (tp->state == SYNACK_LISTEN) {

@@ -50,6 +50,12 @@ typedef struct tunables {
     int rto_initial_ms;
     int delack_ms;
     int ooo_max_bytes_pct; /* unused reserve */
+    int sack;          /* RFC 2018 selective acknowledgment */
+    int dsack;         /* RFC 2883 duplicate SACK (sending) */
+    int recovery;      /* bit 0 (1): RACK loss detection (RFC 8985) */
+    int early_retrans; /* 3: tail loss probe (RFC 8985 TLP); 0: off */
+    int reordering;    /* initial DupThresh (RFC 6675), default 3 */
+    char cc_name[16];  /* tcp_congestion_control */
 } tunables;
 
 void tunables_default(tunables *t);
@@ -78,7 +84,39 @@ typedef struct ooo_range {
     uint32_t start, end; /* [start, end) sequence numbers held in the ring */
 } ooo_range;
 
+/* One sent segment (tcp_sack.c): the send scoreboard, a ring of records
+ * covering [SND.UNA, SND.MAX) in order, allocated with the send ring. */
+enum {
+    TXR_SACKED = 1,  /* selectively acknowledged */
+    TXR_LOST = 2,    /* deemed lost (RACK, DupThresh, RTO): to resend */
+    TXR_RETRANS = 4, /* retransmitted, that copy still in flight */
+    TXR_EVER_RT = 8, /* retransmitted at least once (RACK's Karn rule) */
+    TXR_FIN = 16,    /* the record ends with our FIN */
+};
+typedef struct txrec {
+    uint32_t start, end;  /* sequence space, FIN included */
+    synack_time_t xmit;   /* last (re)transmission */
+    uint8_t fl;
+} txrec;
+
+/* Congestion-control state of a connection (tcp_cc.c): ca_state. */
+enum { CA_OPEN = 0, CA_RECOVERY, CA_LOSS };
+/* What t_rexmt is armed for. */
+enum { RX_RTO = 0, RX_TLP, RX_REO };
+
 typedef struct tcb tcb;
+typedef struct tcp_cc_ops {
+    const char *name;
+    /* the connection is established (cwnd set) */
+    void (*init)(tcb *tp, synack_time_t now);
+    /* `acked` bytes newly acknowledged outside recovery: grow cwnd */
+    void (*cong_avoid)(tcb *tp, uint32_t acked, synack_time_t now);
+    /* a congestion event (loss detected, RTO): the new ssthresh */
+    uint32_t (*ssthresh)(tcb *tp, synack_time_t now);
+    /* a retransmission timeout (after ssthresh was taken) */
+    void (*on_rto)(tcb *tp, synack_time_t now);
+} tcp_cc_ops;
+
 struct tcb {
     tcb *next, *prev; /* all connections of the stack */
     tcb *hnext;       /* demux hash chain (connected) or listener list */
@@ -119,9 +157,36 @@ struct tcb {
     uint32_t backoff; /* consecutive retransmission timeouts */
     uint8_t syn_flags_sent; /* SYN or SYN,ACK: last one sent */
 
-    /* congestion control (RFC 5681, 6582) */
+    /* congestion control (RFC 5681, 6582, 6937; tcp_cc.c) */
     uint32_t cwnd, ssthresh, recover, dupacks, ca_acked;
-    bool in_recovery;
+    bool in_recovery; /* ca_state != CA_OPEN */
+    uint8_t ca_state;
+    const tcp_cc_ops *cc;
+    uint64_t cc_priv[6];
+    uint32_t prr_delivered, prr_out, recover_fs; /* PRR (RFC 6937) */
+
+    /* SACK, RACK-TLP (tcp_sack.c) */
+    bool sack_ok;     /* both ends offered SACK-permitted */
+    uint8_t rexmt_kind; /* RX_*: what t_rexmt is armed for */
+    synack_time_t rto_at; /* the RTO's deadline while t_rexmt waits for
+                           * a tail loss probe */
+    txrec *rec;       /* the send scoreboard ring (rec_cap entries) */
+    uint32_t rec_cap, rec_head, rec_n;
+    uint32_t sacked_bytes, lost_bytes, retrans_bytes;
+    uint32_t fack;    /* highest SACKed sequence number + 1 */
+    synack_time_t rack_xmit; /* RACK.xmit_ts */
+    uint32_t rack_end;       /* RACK.end_seq */
+    synack_time_t rack_rtt, min_rtt;
+    uint32_t reo_wnd_mult, reo_wnd_persist;
+    uint32_t dsack_round; /* SND.MAX when reo_wnd_mult last grew */
+    bool reord_seen, rack_valid;
+    bool tlp_probe; /* tcp_output may send one segment beyond cwnd */
+    uint32_t tlp_high;  /* TLP.end_seq; 0 (with !tlp_on) when none */
+    bool tlp_on, tlp_retrans;
+    /* receiver: D-SACK to report (RFC 2883), newest out-of-order data */
+    bool dsack_pending;
+    uint32_t dsack_start, dsack_end;
+    uint32_t ooo_last; /* start of the last out-of-order segment kept */
 
     /* timers: absolute deadlines, SYNACK_TIME_NEVER when off */
     synack_time_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
@@ -289,7 +354,6 @@ void tcp_send_ack(synack_stack *st, tcb *tp, synack_time_t now);
 /* Reply RST to a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_reset_reply(synack_stack *st, const wire_ipv4 *ip,
                      const wire_tcp *th, uint32_t seglen, synack_time_t now);
-void tcp_retransmit_first(synack_stack *st, tcb *tp, synack_time_t now);
 uint32_t tcp_rcv_window(const tcb *tp);
 void tcp_arm_rexmt(synack_stack *st, tcb *tp, synack_time_t now);
 /* Challenge ACK (RFC 5961), subject to tcp_challenge_ack_limit. */
@@ -335,6 +399,38 @@ uint32_t syncookie_ts_offset(const synack_stack *st, const tcb_tuple *tu);
  * NULL) is the socket the trace shows it under. */
 void tcp_send_raw(synack_stack *st, tcb *owner, uint32_t lip, uint32_t rip,
                   const wire_tcp *th, synack_time_t now);
+
+/* Congestion control (tcp_cc.c). */
+const tcp_cc_ops *tcp_cc_find(const char *name);
+const char *tcp_cc_name(size_t i); /* i-th module, NULL past the end */
+const tcp_cc_ops *tcp_cc_default(const synack_stack *st);
+void tcp_cc_enter_recovery(synack_stack *st, tcb *tp, synack_time_t now);
+void tcp_cc_prr(tcb *tp, uint32_t delivered, uint32_t pipe);
+void tcp_cc_exit_recovery(tcb *tp);
+
+/* Loss recovery, SACK, RACK-TLP (tcp_sack.c). */
+uint32_t tcp_rec_cap(uint32_t tx_size);
+bool tcp_rec_room(const tcb *tp);
+void tcp_rec_add(tcb *tp, uint32_t start, uint32_t end, bool fin,
+                 synack_time_t now);
+void tcp_rec_clear(tcb *tp);
+uint32_t tcp_inflight(const tcb *tp);
+txrec *tcp_rec_next_lost(const tcb *tp);
+void tcp_rec_collapse(tcb *tp, txrec *r, uint32_t max);
+void tcp_rec_sent_again(synack_stack *st, tcb *tp, txrec *r,
+                        synack_time_t now);
+void tcp_arm_tlp_or_rto(synack_stack *st, tcb *tp, synack_time_t now);
+void tcp_rearm_tlp(synack_stack *st, tcb *tp, synack_time_t now);
+void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,
+                         uint32_t ack, uint32_t acked, bool dup,
+                         synack_time_t now);
+void tcp_rack_timeout(synack_stack *st, tcb *tp, synack_time_t now);
+void tcp_tlp_timeout(synack_stack *st, tcb *tp, synack_time_t now);
+void tcp_rto_mark(synack_stack *st, tcb *tp, synack_time_t now);
+void tcp_note_dsack(synack_stack *st, tcb *tp, uint32_t start, uint32_t end);
+void tcp_fill_sack(synack_stack *st, tcb *tp, wire_tcp *th);
+/* tcp_output.c: send record r again (a retransmission). */
+void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now);
 
 /* RFC 6528 keyed hash (SipHash-2-4). */
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);

@@ -71,6 +71,22 @@ static const tunable_desc table[] = {
     {"tcp_delack_ms", T(delack_ms), 1, 1, 499,
      "delayed-ACK timeout in milliseconds (default 40; RFC 1122 caps it "
      "below 500)"},
+    {"tcp_sack", T(sack), 1, 0, 1,
+     "RFC 2018 selective acknowledgments, offered and used (default 1)"},
+    {"tcp_dsack", T(dsack), 1, 0, 1,
+     "RFC 2883 duplicate SACKs sent for duplicate data (default 1)"},
+    {"tcp_recovery", T(recovery), 1, 0, 1,
+     "1: RACK time-based loss detection (RFC 8985, default, as Linux); 0: "
+     "RFC 6675 DupThresh"},
+    {"tcp_early_retrans", T(early_retrans), 1, 0, 4,
+     "3 or 4: tail loss probes (RFC 8985 TLP, default 3, as Linux); 0: "
+     "off"},
+    {"tcp_reordering", T(reordering), 1, 1, 300,
+     "initial reordering degree: duplicate ACKs or SACKed segments before "
+     "a segment is deemed lost without RACK (DupThresh, default 3)"},
+    {"tcp_congestion_control", T(cc_name), 0, 0, 0,
+     "congestion control of new connections: cubic (RFC 9438, default) or "
+     "reno (NewReno, RFC 5681/6582); recovery always uses PRR (RFC 6937)"},
 };
 #undef T
 #define NTUNABLES (sizeof(table) / sizeof(table[0]))
@@ -104,6 +120,12 @@ void tunables_default(tunables *t)
     t->rto_max_ms = 120000;
     t->rto_initial_ms = 1000;
     t->delack_ms = 40;
+    t->sack = 1;
+    t->dsack = 1;
+    t->recovery = 1;
+    t->early_retrans = 3;
+    t->reordering = 3;
+    memcpy(t->cc_name, "cubic", 6);
 }
 
 static const tunable_desc *find(const char *name)
@@ -138,6 +160,21 @@ int synack_sysctl_set(synack_stack *st, const char *name, const char *value)
         return -SYNACK_ENOENT;
     if (!value)
         return -SYNACK_EINVAL;
+    if (d->count == 0) { /* a name: the congestion-control module */
+        char cc_name[sizeof(st->tun.cc_name)];
+        size_t n = strcspn(value, " \t\n");
+        if (n == 0 || n >= sizeof(cc_name) ||
+            value[n + strspn(value + n, " \t\n")])
+            return -SYNACK_EINVAL;
+        memcpy(cc_name, value, n);
+        cc_name[n] = '\0';
+        const tcp_cc_ops *cc = tcp_cc_find(cc_name);
+        if (!cc)
+            return -SYNACK_ENOENT;
+        memset(st->tun.cc_name, 0, sizeof(st->tun.cc_name));
+        memcpy(st->tun.cc_name, cc->name, strlen(cc->name));
+        return 0;
+    }
     long v[3];
     const char *p = value;
     for (int i = 0; i < d->count; i++) {
@@ -175,6 +212,13 @@ int synack_sysctl_get(const synack_stack *st, const char *name, char *buf,
     const tunable_desc *d = find(name);
     if (!d)
         return -SYNACK_ENOENT;
+    if (d->count == 0) {
+        size_t n = strlen(st->tun.cc_name);
+        if (n + 1 > len)
+            return -SYNACK_ENOBUFS;
+        memcpy(buf, st->tun.cc_name, n + 1);
+        return (int)n;
+    }
     const int *f = (const int *)(const void *)((const char *)&st->tun + d->off);
     char tmp[64];
     size_t n = 0;

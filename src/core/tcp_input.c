@@ -92,46 +92,6 @@ static void rtt_on_ack(synack_stack *st, tcb *tp, const seg *s, uint32_t ack,
     }
 }
 
-static void cc_on_ack(tcb *tp, uint32_t acked)
-{
-    uint32_t mss = tp->mss;
-    if (tp->cwnd < tp->ssthresh) {
-        tp->cwnd += min32(acked, mss); /* slow start */
-    } else {
-        tp->ca_acked += acked; /* congestion avoidance: +1 MSS per RTT */
-        if (tp->ca_acked >= tp->cwnd) {
-            tp->ca_acked -= tp->cwnd;
-            tp->cwnd += mss;
-        }
-    }
-    if (tp->cwnd > (1u << 30))
-        tp->cwnd = 1u << 30;
-}
-
-static uint32_t half_flight(const tcb *tp)
-{
-    uint32_t flight = tp->snd_max - tp->snd_una;
-    uint32_t h = flight / 2;
-    return h > 2 * tp->mss ? h : 2 * tp->mss;
-}
-
-/* Duplicate ACK (RFC 5681 3.2, RFC 6582 3.2). */
-static void on_dupack(synack_stack *st, tcb *tp, synack_time_t now)
-{
-    tp->dupacks++;
-    if (tp->in_recovery) {
-        tp->cwnd += tp->mss; /* inflate */
-        return;
-    }
-    if (tp->dupacks != 3 || !SEQ_GT(tp->snd_una, tp->recover))
-        return;
-    tp->ssthresh = half_flight(tp);
-    tp->recover = tp->snd_max;
-    tp->in_recovery = true;
-    tcp_retransmit_first(st, tp, now);
-    tp->cwnd = tp->ssthresh + 3 * tp->mss;
-}
-
 /* New data acknowledged: update the send ring, RTT, cwnd and timers. */
 static void ack_advance(synack_stack *st, tcb *tp, const seg *s, uint32_t ack,
                         synack_time_t now)
@@ -153,35 +113,10 @@ static void ack_advance(synack_stack *st, tcb *tp, const seg *s, uint32_t ack,
     if (SEQ_LT(tp->snd_nxt, tp->snd_una))
         tp->snd_nxt = tp->snd_una;
     rtt_on_ack(st, tp, s, ack, now);
-    tp->backoff = 0;
-    if (tp->in_recovery) {
-        if (SEQ_GEQ(ack, tp->recover)) {
-            /* full ACK: deflate (RFC 6582 3.2 step 3, option 1) */
-            uint32_t flight = tp->snd_max - tp->snd_una;
-            uint32_t f = (flight > tp->mss ? flight : tp->mss) + tp->mss;
-            tp->cwnd = min32(tp->ssthresh, f);
-            tp->in_recovery = false;
-            tp->dupacks = 0;
-        } else {
-            /* partial ACK: retransmit the next hole, deflate */
-            tcp_retransmit_first(st, tp, now);
-            tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : tp->mss;
-            if (acked >= tp->mss)
-                tp->cwnd += tp->mss;
-            tcp_arm_rexmt(st, tp, now);
-            return;
-        }
-    } else {
-        tp->dupacks = 0;
-        cc_on_ack(tp, acked);
-    }
-    if (tp->snd_una == tp->snd_max) {
-        tp->t_rexmt = SYNACK_TIME_NEVER;
+    if (tp->snd_una == tp->snd_max)
         tp->first_unacked = SYNACK_TIME_NEVER;
-    } else {
+    else
         tp->first_unacked = now;
-        tcp_arm_rexmt(st, tp, now);
-    }
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -201,6 +136,8 @@ static void syn_options(synack_stack *st, tcb *tp, const wire_tcp *th)
     }
     if (tp->passive && !tp->ws_ok)
         tp->rcv_ws = 0;
+    tp->sack_ok = st->tun.sack && th->has_sackok &&
+                  (tp->passive || st->tun.sack);
     bool we_offered_ts = tp->passive || st->tun.timestamps;
     tp->ts_ok = st->tun.timestamps && th->has_ts && we_offered_ts;
     if (tp->ts_ok)
@@ -236,6 +173,10 @@ static void ooo_insert(synack_stack *st, tcb *tp, uint32_t a, uint32_t b,
     uint8_t i = 0;
     while (i < tp->nooo && SEQ_LT(tp->ooo[i].end, a))
         i++;
+    if (i < tp->nooo && SEQ_LEQ(tp->ooo[i].start, a) &&
+        SEQ_GEQ(tp->ooo[i].end, b))
+        tcp_note_dsack(st, tp, a, b); /* all of it was here already */
+    tp->ooo_last = a;
     uint8_t j = i;
     while (j < tp->nooo && SEQ_LEQ(tp->ooo[j].start, b)) {
         if (SEQ_LT(tp->ooo[j].start, a))
@@ -375,6 +316,7 @@ static void inherit_options(tcb *tp, const tcb *lp)
     tp->rcvbuf = lp->rcvbuf;
     tp->sndbuf = lp->sndbuf;
     tp->user_mss = lp->user_mss;
+    tp->cc = lp->cc;
 }
 
 /* ---- SYN cookies (tcp_syncookie.c has the encoding) -------------------- */
@@ -411,11 +353,13 @@ static void syncookie_send(synack_stack *st, tcb *lp, const seg *s,
      * no scaling then (as Linux). */
     if (st->tun.timestamps && s->th.has_ts) {
         bool ws = st->tun.window_scaling && s->th.has_ws;
-        uint32_t enc = ws ? min32(s->th.ws, 14) : 15;
+        bool sack = st->tun.sack && s->th.has_sackok;
+        uint32_t enc = (ws ? min32(s->th.ws, 14) : 15) | (sack ? 16u : 0u);
         uint32_t clock = (uint32_t)(now / SYNACK_MSEC) +
                          syncookie_ts_offset(st, &tu);
         th.has_ts = 1;
-        th.tsval = (clock & ~0xfu) | enc;
+        th.tsval = (clock & ~0x1fu) | enc;
+        th.has_sackok = sack;
         th.tsecr = s->th.tsval;
         if (ws) {
             th.has_ws = 1;
@@ -480,6 +424,7 @@ static tcb *syncookie_conn(synack_stack *st, tcb *lp, const seg *s,
             syn.has_ws = 1;
             syn.ws = (uint8_t)enc;
         }
+        syn.has_sackok = (s->th.tsecr & 16u) && st->tun.sack;
         tp->ts_offset = syncookie_ts_offset(st, &tu);
         /* the echo of the cookie's TSval (its low bits are the scale, not
          * the clock) is no RTT sample: treat it like one from before an
@@ -600,6 +545,8 @@ static int establish(synack_stack *st, tcb *tp, synack_time_t now)
     tp->backoff = 0;
     tp->soft_error = 0;
     tp->cwnd = initial_window(tp);
+    tp->cc->init(tp, now);
+    tp->fack = tp->snd_una;
     tp->conn_reported = true;
     if (tp->keepalive)
         tp->t_keep = now + (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
@@ -734,6 +681,12 @@ static int check_seq(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
              (SEQ_GEQ(last, tp->rcv_nxt) && SEQ_LT(last, tp->rcv_nxt + wnd));
     }
     if (!ok) {
+        /* data wholly below RCV.NXT: a duplicate, reported as a D-SACK */
+        if (s->dlen && SEQ_LEQ(seq + len, tp->rcv_nxt) &&
+            !(s->flags & SYNACK_TH_RST)) {
+            uint32_t d0 = seq + ((s->flags & SYNACK_TH_SYN) ? 1u : 0u);
+            tcp_note_dsack(st, tp, d0, d0 + s->dlen);
+        }
         drop(st, tp, s, SYNACK_DROP_TCP_SEQ, now);
         if (!(s->flags & SYNACK_TH_RST))
             oow_ack(st, tp, s, now);
@@ -757,6 +710,8 @@ static int check_seq(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
             s->flags &= (uint8_t)~SYNACK_TH_FIN;
             d = s->dlen;
         }
+        if (d && !(s->flags & SYNACK_TH_RST))
+            tcp_note_dsack(st, tp, seq, seq + d);
         s->data += d;
         s->dlen -= d;
         seq += d;
@@ -888,13 +843,18 @@ static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
      * or the data moves (as Linux's orphan limit does). */
     if (!tp->orphan || wnd > 0 || SEQ_GT(ack, tp->snd_una))
         tp->persist_probes = 0;
+    uint32_t acked = 0;
+    bool dup = false;
     if (SEQ_GT(ack, tp->snd_una)) {
+        acked = ack - tp->snd_una;
         ack_advance(st, tp, s, ack, now);
     } else if (ack == tp->snd_una && s->dlen == 0 &&
                !(s->flags & (SYNACK_TH_SYN | SYNACK_TH_FIN)) &&
                wnd == tp->snd_wnd && tp->snd_max != tp->snd_una) {
-        on_dupack(st, tp, now);
+        dup = true; /* RFC 5681 2: a duplicate ACK */
     }
+    if (acked || dup || s->th.nsack)
+        tcp_recovery_on_ack(st, tp, &s->th, ack, acked, dup, now);
     /* window update (RFC 9293 3.10.7.4, fifth step) */
     if (SEQ_LEQ(tp->snd_una, ack) &&
         (SEQ_LT(tp->snd_wl1, s->th.seq) ||

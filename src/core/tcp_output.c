@@ -115,6 +115,7 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
             th.ws = tp->rcv_ws;
         }
         bool offer_ts = answer ? tp->ts_ok : st->tun.timestamps;
+        th.has_sackok = answer ? tp->sack_ok : st->tun.sack != 0;
         if (offer_ts) {
             th.has_ts = 1;
             th.tsval = tcp_ts_now(tp, now);
@@ -137,6 +138,8 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
                 tp->rcv_nxt + ((uint32_t)th.wnd << (tp->ws_ok ? tp->rcv_ws : 0));
             if (SEQ_GT(edge, tp->rcv_adv))
                 tp->rcv_adv = edge;
+            if (flags & SYNACK_TH_ACK)
+                tcp_fill_sack(st, tp, &th);
         }
     }
     uint8_t *p = st->txbuf + L4_OFF;
@@ -256,6 +259,7 @@ void tcp_reset_reply(synack_stack *st, const wire_ipv4 *ip,
 void tcp_arm_rexmt(synack_stack *st, tcb *tp, synack_time_t now)
 {
     (void)st;
+    tp->rexmt_kind = RX_RTO;
     synack_time_t t = now + tp->rto;
     if (tp->user_timeout_ms && tp->first_unacked != SYNACK_TIME_NEVER) {
         synack_time_t lim =
@@ -264,6 +268,7 @@ void tcp_arm_rexmt(synack_stack *st, tcb *tp, synack_time_t now)
             t = lim > now ? lim : now;
     }
     tp->t_rexmt = t;
+    tp->rto_at = t;
 }
 
 /* Payload bytes per segment: the effective send MSS less the timestamp
@@ -274,34 +279,42 @@ static uint32_t seg_payload(const tcb *tp)
     return m > 64 ? m : 64;
 }
 
-/* Retransmit the first unacknowledged segment (fast retransmit, NewReno
- * partial ACK). */
-void tcp_retransmit_first(synack_stack *st, tcb *tp, synack_time_t now)
+/* Send record r of the scoreboard again. */
+void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
 {
-    if (tp->state == SYNACK_SYN_SENT || tp->state == SYNACK_SYN_RECEIVED)
-        return;
-    uint32_t off = tp->snd_una - tp->tx_seq;
-    if (off > tp->tx_len)
-        return;
-    uint32_t len = min32(tp->tx_len - off, seg_payload(tp));
+    if ((r->fl & (TXR_LOST | TXR_RETRANS)) == TXR_LOST)
+        tcp_rec_collapse(tp, r, seg_payload(tp));
+    bool fin = (r->fl & TXR_FIN) != 0;
+    uint32_t len = r->end - r->start - (fin ? 1u : 0u);
+    uint32_t off = r->start - tp->tx_seq;
+    if (off > tp->tx_len || len > tp->tx_len - off)
+        return; /* cannot happen: the ring holds SND.UNA onwards */
     uint8_t flags = SYNACK_TH_ACK;
-    bool fin_sent = tp->fin_queued &&
-                    SEQ_GT(tp->snd_max, tp->tx_seq + tp->tx_len);
-    /* only what was sent before: bytes beyond SND.MAX are new data, for
-     * tcp_output and the window to decide (a zero-window RTO probe with
-     * less than an MSS outstanding used to carry them without moving
-     * SND.MAX, and the peer's ACK of them was then refused for ever) */
-    uint32_t outstanding = tp->snd_max - tp->snd_una - (fin_sent ? 1u : 0u);
-    if (len > outstanding)
-        len = outstanding;
-    if (fin_sent && off + len == tp->tx_len)
+    if (fin)
         flags |= SYNACK_TH_FIN;
-    if (len == 0 && !(flags & SYNACK_TH_FIN))
-        return;
     if (len && off + len == tp->tx_len)
         flags |= SYNACK_TH_PSH;
-    send_segment(st, tp, tp->snd_una, flags, off, len, true, now);
+    send_segment(st, tp, r->start, flags, off, len, true, now);
+    tcp_rec_sent_again(st, tp, r, now);
     tp->rtt_timing = false; /* Karn */
+    if (tp->ca_state == CA_RECOVERY)
+        tp->prr_out += r->end - r->start;
+}
+
+/* Resend what the scoreboard says is lost, as the congestion window
+ * allows; the first unacknowledged segment even beyond the peer's window
+ * (after a timeout it is the probe of a window that closed). */
+static void send_lost(synack_stack *st, tcb *tp, synack_time_t now)
+{
+    txrec *r;
+    while ((r = tcp_rec_next_lost(tp)) != NULL) {
+        if (tcp_inflight(tp) >= tp->cwnd)
+            break;
+        if (r->start != tp->snd_una &&
+            !SEQ_LT(r->start, tp->snd_una + tp->snd_wnd))
+            break;
+        tcp_resend_rec(st, tp, r, now);
+    }
 }
 
 static void send_syn(synack_stack *st, tcb *tp, synack_time_t now)
@@ -319,6 +332,8 @@ static void send_syn(synack_stack *st, tcb *tp, synack_time_t now)
     tp->snd_nxt = tp->iss + 1;
     if (SEQ_GT(tp->snd_nxt, tp->snd_max))
         tp->snd_max = tp->snd_nxt;
+    if (tp->rec_n) /* a FIN after it is on the scoreboard: resent from there */
+        tp->snd_nxt = tp->snd_max;
     if (!retrans) {
         tp->rtt_timing = true;
         tp->rtt_seq = tp->iss;
@@ -333,7 +348,7 @@ static void send_syn(synack_stack *st, tcb *tp, synack_time_t now)
  * brings the third duplicate ACK (fast retransmit) instead of a timeout. */
 static uint32_t limited_transmit(const tcb *tp)
 {
-    if (tp->in_recovery || tp->dupacks == 0 || tp->dupacks > 2)
+    if (tp->sack_ok || tp->in_recovery || tp->dupacks == 0 || tp->dupacks > 2)
         return 0;
     return tp->dupacks * (uint32_t)tp->mss;
 }
@@ -375,15 +390,25 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         return;
     }
     bool sent_any = false;
-    while (can_send_data(tp)) {
+    if (can_send_data(tp) && tp->lost_bytes) {
+        uint64_t before = tp->segs_out;
+        send_lost(st, tp, now);
+        sent_any = tp->segs_out != before;
+    }
+    while (can_send_data(tp) && tcp_rec_room(tp)) {
         uint32_t off = tp->snd_nxt - tp->tx_seq;
         uint32_t fin_seq = tp->tx_seq + tp->tx_len;
         bool fin_done = tp->fin_queued && SEQ_GT(tp->snd_nxt, fin_seq);
         uint32_t avail = off <= tp->tx_len ? tp->tx_len - off : 0;
-        uint32_t wnd = min32(tp->snd_wnd, tp->cwnd + limited_transmit(tp));
         uint32_t inflight = tp->snd_nxt - tp->snd_una;
-        uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+        uint32_t uwnd = tp->snd_wnd > inflight ? tp->snd_wnd - inflight : 0;
         uint32_t mss = seg_payload(tp);
+        uint32_t cwnd = tp->cwnd + limited_transmit(tp);
+        if (tp->tlp_probe)
+            cwnd = tcp_inflight(tp) + mss; /* the probe: one segment */
+        uint32_t pipe = tcp_inflight(tp);
+        uint32_t ucwnd = cwnd > pipe ? cwnd - pipe : 0;
+        uint32_t usable = min32(uwnd, ucwnd);
         uint32_t len = min32(min32(avail, usable), mss);
         bool retrans = SEQ_LT(tp->snd_nxt, tp->snd_max);
         bool fin = tp->fin_queued && !fin_done && off + len == tp->tx_len &&
@@ -419,6 +444,12 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (tp->snd_una == tp->snd_max)
             tp->first_unacked = now;
         send_segment(st, tp, tp->snd_nxt, flags, off, len, retrans, now);
+        tcp_rec_add(tp, tp->snd_nxt, tp->snd_nxt + len + (fin ? 1u : 0u), fin,
+                    now);
+        if (tp->ca_state == CA_RECOVERY)
+            tp->prr_out += len + (fin ? 1u : 0u);
+        if (tp->tlp_probe)
+            tp->tlp_probe = false;
         if (!retrans && !tp->rtt_timing && !tp->ts_ok) {
             tp->rtt_timing = true;
             tp->rtt_seq = tp->snd_nxt;
@@ -428,7 +459,9 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (SEQ_GT(tp->snd_nxt, tp->snd_max))
             tp->snd_max = tp->snd_nxt;
         if (tp->t_rexmt == SYNACK_TIME_NEVER)
-            tcp_arm_rexmt(st, tp, now);
+            tcp_arm_tlp_or_rto(st, tp, now);
+        else
+            tcp_rearm_tlp(st, tp, now); /* from the newest segment */
         tp->t_persist = SYNACK_TIME_NEVER;
         tp->persist_backoff = 0;
         sent_any = true;

@@ -85,6 +85,8 @@ tcb *tcb_new(synack_stack *st)
     tp->rto = (synack_time_t)st->tun.rto_initial_ms * SYNACK_MSEC;
     tp->ssthresh = UINT32_MAX / 2;
     tp->first_unacked = SYNACK_TIME_NEVER;
+    tp->cc = tcp_cc_default(st); /* as Linux: chosen when the socket is made */
+    tp->reo_wnd_mult = 1;
     tp->mss = 536;
     tp->rcv_mss = (uint16_t)(st->cfg.mtu - 40);
     tp->next = st->conns;
@@ -371,8 +373,12 @@ void tcp_free_buffers(synack_stack *st, tcb *tp)
         stack_mem_put(st, tp->txb, tp->tx_size);
     if (tp->rxb)
         stack_mem_put(st, tp->rxb, tp->rx_size);
+    if (tp->rec)
+        stack_mem_put(st, tp->rec, sizeof(txrec) * tp->rec_cap);
     tp->txb = tp->rxb = NULL;
+    tp->rec = NULL;
     tp->tx_len = tp->rx_len = 0;
+    tcp_rec_clear(tp);
 }
 
 int tcp_alloc_buffers(synack_stack *st, tcb *tp)
@@ -388,6 +394,13 @@ int tcp_alloc_buffers(synack_stack *st, tcb *tp)
         tp->txb = stack_mem_get(st, tp->tx_size);
         if (!tp->txb)
             return -SYNACK_ENOMEM;
+    }
+    if (!tp->rec) { /* the send scoreboard, sized with the send ring */
+        tp->rec_cap = tcp_rec_cap(tp->tx_size);
+        tp->rec = stack_mem_get(st, sizeof(txrec) * tp->rec_cap);
+        if (!tp->rec)
+            return -SYNACK_ENOMEM;
+        tcp_rec_clear(tp);
     }
     return 0;
 }
@@ -561,6 +574,15 @@ void tcp_fill_info(const synack_stack *st, const tcb *tp,
     o->snd_wscale = tp->ws_ok ? tp->snd_ws : 0;
     o->rcv_wscale = tp->ws_ok ? tp->rcv_ws : 0;
     o->ts_ok = tp->ts_ok;
+    o->sack_ok = tp->sack_ok;
+    static const char *const ca[] = {"open", "recovery", "loss"};
+    o->ca_state = ca[tp->ca_state < 3 ? tp->ca_state : 0];
+    o->cc = tp->cc ? tp->cc->name : tcp_cc_default(st)->name;
+    o->sacked = tp->sacked_bytes;
+    o->lost = tp->lost_bytes;
+    o->retrans = tp->retrans_bytes;
+    o->inflight = tcp_inflight(tp);
+    o->reordering = tp->reord_seen;
     o->bytes_sent = tp->bytes_sent;
     o->bytes_acked = tp->bytes_acked;
     o->bytes_received = tp->bytes_received;

@@ -7,11 +7,6 @@
  */
 #include "core.h"
 
-static uint32_t max32(uint32_t a, uint32_t b)
-{
-    return a > b ? a : b;
-}
-
 static bool user_timeout_expired(const tcb *tp, synack_time_t now)
 {
     return tp->user_timeout_ms && tp->first_unacked != SYNACK_TIME_NEVER &&
@@ -25,6 +20,18 @@ static void rexmt_timeout(synack_stack *st, tcb *tp, synack_time_t now)
     if (tp->snd_una == tp->snd_max && tp->state != SYNACK_SYN_RECEIVED &&
         tp->state != SYNACK_SYN_SENT)
         return;
+    int kind = tp->rexmt_kind;
+    tp->rexmt_kind = RX_RTO;
+    if (kind == RX_REO) {
+        st->cause = "timeout RACK reordering window";
+        tcp_rack_timeout(st, tp, now);
+        return;
+    }
+    if (kind == RX_TLP) {
+        st->cause = "timeout tail loss probe";
+        tcp_tlp_timeout(st, tp, now);
+        return;
+    }
     if (user_timeout_expired(tp, now)) {
         st->cause = "timeout TCP_USER_TIMEOUT";
         tcp_close_conn(st, tp, SYNACK_ETIMEDOUT, now);
@@ -73,20 +80,16 @@ static void rexmt_timeout(synack_stack *st, tcb *tp, synack_time_t now)
     if (tp->state == SYNACK_SYN_SENT || tp->state == SYNACK_SYN_RECEIVED) {
         tp->snd_nxt = tp->iss;
     } else {
-        tp->ssthresh = max32((tp->snd_max - tp->snd_una) / 2, 2u * tp->mss);
-        tp->cwnd = tp->mss; /* loss window (RFC 5681 3.1) */
-        tp->ca_acked = 0;
-        tp->recover = tp->snd_max;
-        tp->in_recovery = false;
-        tp->dupacks = 0;
-        tp->snd_nxt = tp->snd_una; /* go back N */
+        /* everything not SACKed is lost: resent in order as cwnd opens
+         * (the first segment even into a zero window: the probe the peer
+         * answers) */
+        tcp_rto_mark(st, tp, now);
+        if (tp->snd_una == tp->iss)
+            tp->snd_nxt = tp->iss; /* our SYN first (closed in SYN-RCVD) */
     }
     st->cause = "timeout retransmission";
-    if (zero_wnd)
-        tcp_retransmit_first(st, tp, now); /* a probe the peer answers */
-    else
-        tcp_output(st, tp, now);
-    if (tp->t_rexmt == SYNACK_TIME_NEVER)
+    tcp_output(st, tp, now);
+    if (tp->t_rexmt == SYNACK_TIME_NEVER || tp->rexmt_kind != RX_RTO)
         tcp_arm_rexmt(st, tp, now);
 }
 

@@ -283,11 +283,18 @@ static int tcp_opt_one(const uint8_t *o, size_t olen, wire_tcp *out)
         out->has_sackok = 1;
         return 0;
     case OPT_SACK:
-        /* Valid but unused: synack does not do selective acknowledgment.
-         * At most 4 blocks fit in 40 bytes of options, so the header-end
-         * check already bounds n from above. */
+        /* At most 4 blocks fit in 40 bytes of options, so the header-end
+         * check already bounds n from above. A second SACK option (not
+         * something a real sender does) adds blocks up to the limit. */
         if (olen < 2 + OPT_SACK_BLOCK || (olen - 2) % OPT_SACK_BLOCK != 0)
             return -SYNACK_DROP_TCP_BAD_OPT;
+        for (size_t i = 2; i + OPT_SACK_BLOCK <= olen; i += OPT_SACK_BLOCK) {
+            if (out->nsack >= WIRE_TCP_MAX_SACK)
+                break;
+            out->sack[out->nsack].start = wire_get32(o + i);
+            out->sack[out->nsack].end = wire_get32(o + i + 4);
+            out->nsack++;
+        }
         return 0;
     case OPT_TS:
         if (olen != OPT_TS_LEN)
@@ -380,6 +387,8 @@ size_t wire_tcp_hdr_len(const wire_tcp *h)
         n += 4;
     if (h->has_ws)
         n += 4;
+    if (h->nsack)
+        n += 4 + (size_t)OPT_SACK_BLOCK * h->nsack;
     return n;
 }
 
@@ -415,6 +424,19 @@ static void tcp_opts_emit(uint8_t *o, const wire_tcp *h)
         o[1] = OPT_WS;
         o[2] = OPT_WS_LEN;
         o[3] = h->ws;
+        o += 4;
+    }
+    if (h->nsack) {
+        o[0] = OPT_NOP;
+        o[1] = OPT_NOP;
+        o[2] = OPT_SACK;
+        o[3] = (uint8_t)(2 + OPT_SACK_BLOCK * h->nsack);
+        o += 4;
+        for (unsigned i = 0; i < h->nsack; i++) {
+            wire_put32(o, h->sack[i].start);
+            wire_put32(o + 4, h->sack[i].end);
+            o += OPT_SACK_BLOCK;
+        }
     }
 }
 

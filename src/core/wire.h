@@ -22,6 +22,7 @@
 #define WIRE_IPPROTO_TCP 6
 #define WIRE_TCP_HLEN 20
 #define WIRE_TCP_MAX_OPTLEN 40
+#define WIRE_TCP_MAX_SACK 4 /* SACK blocks that fit in 40 bytes */
 
 typedef struct wire_eth {
     uint8_t dst[6], src[6];
@@ -69,6 +70,10 @@ typedef struct wire_tcp {
     uint8_t ws;
     uint32_t tsval, tsecr;
     uint8_t unknown_opts; /* count of unknown option kinds skipped */
+    uint8_t nsack;        /* SACK blocks (RFC 2018), at most 4 */
+    struct {
+        uint32_t start, end; /* [start, end) */
+    } sack[WIRE_TCP_MAX_SACK];
 } wire_tcp;
 
 /* --- checksum (RFC 1071) --- */
@@ -119,7 +124,9 @@ int wire_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
                    wire_tcp *out);
 /* Length of the header wire_tcp_emit would write for h (20 + options,
  * padded to a multiple of 4). Options are written when has_* is set, in the
- * order MSS, SACK-permitted, timestamps, window scale (NOP padded). */
+ * order MSS, SACK-permitted, timestamps, window scale, SACK blocks (NOP
+ * padded). At most 3 SACK blocks fit beside timestamps, 4 without: the
+ * caller keeps nsack within that. */
 size_t wire_tcp_hdr_len(const wire_tcp *h);
 /* Writes header and options; checksum field left zero. Returns length. */
 size_t wire_tcp_emit(uint8_t *p, const wire_tcp *h);

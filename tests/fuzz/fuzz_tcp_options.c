@@ -101,9 +101,19 @@ static int ref_parse(const uint8_t *p, size_t len, wire_tcp *o)
                 return -SYNACK_DROP_TCP_BAD_OPT;
             o->has_sackok = 1;
             break;
-        case 5: /* SACK: 1..4 blocks of 8 bytes */
+        case 5: /* SACK: 1..4 blocks of 8 bytes, at most 4 kept in all */
             if (ol < 10 || (ol - 2) % 8 != 0)
                 return -SYNACK_DROP_TCP_BAD_OPT;
+            for (size_t b = 0; b + 8 <= ol - 2 && o->nsack < 4; b += 8) {
+                const uint8_t *q = v + b;
+                o->sack[o->nsack].start = (uint32_t)q[0] << 24 |
+                                          (uint32_t)q[1] << 16 |
+                                          (uint32_t)q[2] << 8 | q[3];
+                o->sack[o->nsack].end = (uint32_t)q[4] << 24 |
+                                        (uint32_t)q[5] << 16 |
+                                        (uint32_t)q[6] << 8 | q[7];
+                o->nsack++;
+            }
             break;
         case 8:
             if (ol != 10)
@@ -124,9 +134,20 @@ static int ref_parse(const uint8_t *p, size_t len, wire_tcp *o)
     return 0;
 }
 
+static int same_sack(const wire_tcp *a, const wire_tcp *b)
+{
+    if (a->nsack != b->nsack)
+        return 0;
+    for (unsigned i = 0; i < a->nsack; i++)
+        if (a->sack[i].start != b->sack[i].start ||
+            a->sack[i].end != b->sack[i].end)
+            return 0;
+    return 1;
+}
+
 static int same(const wire_tcp *a, const wire_tcp *b, int with_unknown)
 {
-    return a->sport == b->sport && a->dport == b->dport && a->seq == b->seq &&
+    return same_sack(a, b) && a->sport == b->sport && a->dport == b->dport && a->seq == b->seq &&
            a->ack == b->ack && a->flags == b->flags && a->wnd == b->wnd &&
            a->urp == b->urp && a->has_mss == b->has_mss &&
            a->has_ws == b->has_ws && a->has_ts == b->has_ts &&
@@ -192,6 +213,16 @@ static void emit_mode(const uint8_t *p, size_t len)
     h.ws = v[16];
     h.tsval = (uint32_t)v[17] << 24 | (uint32_t)v[18] << 16 | v[19];
     h.tsecr = (uint32_t)v[20] << 24 | (uint32_t)v[21] << 8 | v[22];
+    /* SACK blocks: as many as fit beside the other options (40 bytes) */
+    unsigned room = (40u - (unsigned)(wire_tcp_hdr_len(&h) - 20u));
+    unsigned nmax = room >= 4 ? (room - 4) / 8 : 0;
+    h.nsack = (uint8_t)((v[23] & 7) % (nmax + 1));
+    if (h.nsack > 4)
+        h.nsack = 4;
+    for (unsigned i = 0; i < h.nsack; i++) {
+        h.sack[i].start = h.seq + 1000u * i + v[i];
+        h.sack[i].end = h.sack[i].start + 100u + v[i + 4];
+    }
     round_trip(&h);
 }
 

@@ -341,6 +341,7 @@ static void fill_opts(wire_tcp *th, const pkt_peer_opts *o)
         th->has_ts = 1;
         th->tsval = o->tsval;
     }
+    th->has_sackok = o->sack;
 }
 
 int pkt_open_passive(pkt_env *e, int *lh, const pkt_peer_opts *opts)

@@ -66,6 +66,7 @@ typedef struct pkt_peer_opts {
     bool ts;       /* offer timestamps */
     uint32_t tsval;
     uint16_t wnd;  /* window in the SYN / SYN,ACK (default 65535) */
+    bool sack;     /* offer SACK-permitted */
 } pkt_peer_opts;
 
 /* Create the stack (fails the test on error). `sysctls` is NULL or a

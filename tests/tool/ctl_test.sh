@@ -124,7 +124,7 @@ ss_info)
     start ctl0
     run 0 "$SYNACK" ss -ti
     has "^ESTAB +500 "
-    has "^	 ts wscale:[0-9]+,[0-9]+ rto:[0-9.]+ rtt:[0-9.]+/[0-9.]+ mss:1448 rcvmss:[0-9]+ cwnd:[0-9]+ bytes_sent:3000 bytes_acked:3000 bytes_received:500 segs_out:[0-9]+ segs_in:[0-9]+ "
+    has "^	 ts sack wscale:[0-9]+,[0-9]+ rto:[0-9.]+ rtt:[0-9.]+/[0-9.]+ mss:1448 rcvmss:[0-9]+ cwnd:[0-9]+ bytes_sent:3000 bytes_acked:3000 bytes_received:500 segs_out:[0-9]+ segs_in:[0-9]+ "
     # SYN-SENT: no RTT sample yet; backoff and retrans once the SYN was
     # sent again (after 1 s)
     has "^	 rto:[0-9]+ (backoff:[0-9]+ )?mss:536 rcvmss:[0-9]+ segs_out:[0-9]+ (retrans:[0-9]+/[0-9]+ )?rcv_wnd:[0-9]+$"
