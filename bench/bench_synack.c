@@ -659,6 +659,22 @@ static int cmd_loss(double pct, unsigned rtt_ms, uint64_t mib, uint64_t seed)
                  secs, (unsigned long long)got, (unsigned long long)total);
     snprintf(k, sizeof(k), "%s_lost_frames", key);
     bench_fig(k, (double)(p->lab.lost + p->lba.lost));
+    if (getenv("BENCH_DEBUG")) { /* the sender's loss recovery */
+        synack_stack_stats st;
+        synack_stack_get_stats(p->a, &st);
+        fprintf(stderr,
+                "loss: sender: segs %llu retrans %llu recoveries %llu "
+                "timeouts %llu tlp %llu/%llu rack_lost %llu dsack_in "
+                "%llu\n",
+                (unsigned long long)st.tcp_out,
+                (unsigned long long)st.tcp_retrans,
+                (unsigned long long)st.tcp_recoveries,
+                (unsigned long long)st.tcp_timeouts,
+                (unsigned long long)st.tcp_tlp_probes,
+                (unsigned long long)st.tcp_tlp_recoveries,
+                (unsigned long long)st.tcp_rack_lost,
+                (unsigned long long)st.tcp_dsack_in);
+    }
     free(pat);
     free(rbuf);
     pair_del(p);

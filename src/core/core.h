@@ -272,6 +272,8 @@ struct synack_stack {
     const char *cause;          /* what the current event is */
     const synack_seg *cur_seg;  /* segment being processed, if any */
     char cause_buf[48];
+    const char *cause_prefix; /* tcp_set_cause: formatted when traced */
+    uint8_t cause_flags;
 };
 
 /* ---- memory (control path only) ------------------------------------------- */

@@ -443,7 +443,11 @@ static bool loss_detection(synack_stack *st, tcb *tp, synack_time_t *wait,
 {
     uint32_t before = tp->lost_bytes;
     *wait = 0;
-    if (tp->sack_ok) {
+    /* with nothing SACKed, lost or resent, every outstanding segment was
+     * sent after every delivered one: nothing for RACK to judge */
+    bool quiet = tp->sacked_bytes == 0 && tp->lost_bytes == 0 &&
+                 tp->retrans_bytes == 0 && tp->ca_state == CA_OPEN;
+    if (tp->sack_ok && !quiet) {
         if (st->tun.recovery & 1)
             *wait = rack_detect(st, tp, now);
         else

@@ -249,6 +249,25 @@ void trace_event_init(synack_trace_event *ev, int kind, const tcb *tp,
     }
 }
 
+static const char *cause_text(synack_stack *st)
+{
+    if (st->cause != st->cause_buf || st->cause_buf[0] || !st->cause_prefix)
+        return st->cause;
+    char f[32];
+    size_t n = strlen(st->cause_prefix);
+    if (n > sizeof(st->cause_buf) - 1)
+        n = sizeof(st->cause_buf) - 1;
+    memcpy(st->cause_buf, st->cause_prefix, n);
+    synack_flags_str(st->cause_flags, f, sizeof(f));
+    size_t m = strlen(f);
+    if (n + 1 + m >= sizeof(st->cause_buf))
+        m = sizeof(st->cause_buf) - n - 2;
+    st->cause_buf[n] = ' ';
+    memcpy(st->cause_buf + n + 1, f, m);
+    st->cause_buf[n + 1 + m] = '\0';
+    return st->cause;
+}
+
 static void trace_state(synack_stack *st, tcb *tp, int from, int to,
                         synack_time_t now)
 {
@@ -258,7 +277,8 @@ static void trace_state(synack_stack *st, tcb *tp, int from, int to,
     trace_event_init(&ev, SYNACK_TRACE_STATE, tp, now);
     ev.old_state = from;
     ev.new_state = to;
-    ev.cause = st->cause ? st->cause : "";
+    const char *c = cause_text(st);
+    ev.cause = c ? c : "";
     ev.seg = st->cur_seg;
     st->trace(st->trace_ctx, &ev);
 }
@@ -276,20 +296,13 @@ void tcp_set_state(synack_stack *st, tcb *tp, int state, synack_time_t now)
     trace_state(st, tp, from, state, now);
 }
 
+/* The cause is formatted only when a trace event needs it (once per
+ * state change, not once per segment). */
 void tcp_set_cause(synack_stack *st, const char *prefix, uint8_t flags)
 {
-    char f[32];
-    size_t n = strlen(prefix);
-    if (n > sizeof(st->cause_buf) - 1)
-        n = sizeof(st->cause_buf) - 1;
-    memcpy(st->cause_buf, prefix, n);
-    synack_flags_str(flags, f, sizeof(f));
-    size_t m = strlen(f);
-    if (n + 1 + m >= sizeof(st->cause_buf))
-        m = sizeof(st->cause_buf) - n - 2;
-    st->cause_buf[n] = ' ';
-    memcpy(st->cause_buf + n + 1, f, m);
-    st->cause_buf[n + 1 + m] = '\0';
+    st->cause_prefix = prefix;
+    st->cause_flags = flags;
+    st->cause_buf[0] = '\0';
     st->cause = st->cause_buf;
 }
 

@@ -215,6 +215,18 @@ tA=$(elapsed "$t0" "$t1")
 report A "$tA" "$TMP/nstat.a0" "$TMP/nstat.a1" "$TMP/ssA"
 caught_check A "$TMP/nstat.a0" "$TMP/nstat.a1"
 synack_check A "$TMP/connectA.err" "$TMP/nstat.a0" "$TMP/nstat.a1"
+# issue 6: the two ends negotiated SACK and synack recovered from Linux's
+# SACK blocks (RFC 2018/6675, RACK)
+rec_stat() {
+    sed -n "s/.*: recovery: .*\b$1 \([0-9][0-9]*\).*/\1/p" "$2" | tail -n 1 |
+        grep . || echo 0
+}
+say "  synack $(grep -m 1 ': recovery: ' "$TMP/connectA.err" | sed 's/.*: recovery: /recovery: /')"
+[ "$(rec_stat sack_blocks_in "$TMP/connectA.err")" -gt 0 ] ||
+    fail "A: synack received no SACK block from Linux"
+[ "$(rec_stat rack_lost "$TMP/connectA.err")" -gt 0 ] ||
+    fail "A: RACK found no loss under 5% loss"
+say "ok: A: Linux sent SACK blocks and synack's RACK marked losses from them"
 
 # ---- B: Linux -> synack ----------------------------------------------------
 section "B: Linux server -> synack connect, $size bytes, ${imp[*]}"
@@ -258,6 +270,10 @@ tB=$(elapsed "$t0" "$t1")
 report B "$tB" "$TMP/nstat.b0" "$TMP/nstat.b1" "$TMP/ssB"
 caught_check B "$TMP/nstat.b0" "$TMP/nstat.b1"
 synack_check B "$TMP/connectB.err" "$TMP/nstat.b0" "$TMP/nstat.b1"
+say "  synack $(grep -m 1 ': recovery: ' "$TMP/connectB.err" | sed 's/.*: recovery: /recovery: /')"
+[ "$(counter TcpExtTCPSackRecovery "$TMP/nstat.b0" "$TMP/nstat.b1")" -gt 0 ] ||
+    fail "B: Linux made no SACK recovery: synack's SACK blocks were not used"
+say "ok: B: Linux recovered with synack's SACK blocks ($(counter TcpExtTCPSackRecovery "$TMP/nstat.b0" "$TMP/nstat.b1") SACK recoveries)"
 
 section "summary (seed $seed)"
 if [ "$size" -ge 16777216 ]; then
