@@ -21,12 +21,22 @@ static uint32_t max32(uint32_t a, uint32_t b)
 
 #define CWND_CAP (1u << 30)
 
-/* Slow start (RFC 5681 3.1): at most one MSS per ACK. */
-static void slow_start(tcb *tp, uint32_t acked)
+/* Slow start: cwnd grows by what the ACK covers, up to ssthresh, as
+ * Linux does (RFC 3465 appropriate byte counting with no per-ACK limit):
+ * a receiver that ACKs every second segment, or one stretch ACK for a
+ * 64 KiB GSO super-frame, still doubles cwnd per round trip (RFC 5681's
+ * one MSS per ACK would grow it by 1.5, or by 2% for GSO). Returns the
+ * bytes left over for congestion avoidance. */
+static uint32_t slow_start(tcb *tp, uint32_t acked)
 {
-    tp->cwnd += min32(acked, tp->mss);
-    if (tp->cwnd > CWND_CAP)
-        tp->cwnd = CWND_CAP;
+    uint64_t c = (uint64_t)tp->cwnd + acked;
+    uint32_t left = 0;
+    if (c > tp->ssthresh) {
+        left = (uint32_t)(c - tp->ssthresh);
+        c = tp->ssthresh;
+    }
+    tp->cwnd = (uint32_t)(c > CWND_CAP ? CWND_CAP : c);
+    return left;
 }
 
 /* ---- NewReno ------------------------------------------------------------ */
@@ -41,8 +51,9 @@ static void reno_cong_avoid(tcb *tp, uint32_t acked, synack_time_t now)
 {
     (void)now;
     if (tp->cwnd < tp->ssthresh) {
-        slow_start(tp, acked);
-        return;
+        acked = slow_start(tp, acked);
+        if (!acked)
+            return;
     }
     tp->ca_acked += acked; /* +1 MSS per window acknowledged */
     if (tp->ca_acked >= tp->cwnd) {
@@ -122,8 +133,9 @@ static double cubic_w(const cubic *c, double t)
 static void cubic_cong_avoid(tcb *tp, uint32_t acked, synack_time_t now)
 {
     if (tp->cwnd < tp->ssthresh) {
-        slow_start(tp, acked);
-        return;
+        acked = slow_start(tp, acked);
+        if (!acked)
+            return;
     }
     cubic *c = cubic_of(tp);
     double mss = tp->mss;
@@ -162,8 +174,6 @@ static void cubic_cong_avoid(tcb *tp, uint32_t acked, synack_time_t now)
     inc += c->frac;
     uint32_t whole = inc >= 1.0 ? (uint32_t)inc : 0;
     c->frac = inc - whole;
-    /* never more than one MSS per ACK (as slow start) */
-    whole = min32(whole, tp->mss);
     tp->cwnd = min32(tp->cwnd + whole, CWND_CAP);
 }
 

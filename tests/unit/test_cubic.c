@@ -135,6 +135,28 @@ static void slow_start_both(void **state)
     }
 }
 
+/* A stretch ACK (one ACK for many segments: GRO, a GSO super-frame, a
+ * receiver that ACKs every other segment) grows cwnd by all it covers in
+ * slow start, as Linux; what passes ssthresh goes to congestion
+ * avoidance. */
+static void slow_start_stretch_ack(void **state)
+{
+    (void)state;
+    const char *names[] = {"cubic", "reno"};
+    for (int k = 0; k < 2; k++) {
+        tcb tp;
+        init_tcb(&tp, names[k], 10, 100 * SYNACK_MSEC);
+        tp.ssthresh = 1000 * MSS;
+        tp.cc->cong_avoid(&tp, 45 * MSS, 0); /* one 64 KiB super-frame */
+        assert_int_equal(tp.cwnd, 55 * MSS);
+        tp.ssthresh = 60 * MSS;
+        tp.cc->cong_avoid(&tp, 10 * MSS, SYNACK_SEC);
+        /* 5 MSS to reach ssthresh, the other 5 in congestion avoidance:
+         * far less than another 5 */
+        assert_true(tp.cwnd >= 60 * MSS && tp.cwnd < 62 * MSS);
+    }
+}
+
 /* NewReno: one MSS per window acknowledged (RFC 5681 3.1). */
 static void reno_linear(void **state)
 {
@@ -199,6 +221,7 @@ int main(void)
         cmocka_unit_test(cubic_fast_convergence),
         cmocka_unit_test(cubic_reno_friendly),
         cmocka_unit_test(slow_start_both),
+        cmocka_unit_test(slow_start_stretch_ack),
         cmocka_unit_test(reno_linear),
         cmocka_unit_test(prr_proportional),
     };
