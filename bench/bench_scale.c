@@ -19,9 +19,16 @@
  * A benchmark, not a test: nothing here is asserted except that the
  * handshakes and closes happen as scripted (exit 1 if not).
  *
- *   bench_scale [--json] [--max N] [--check]
+ *   bench_scale [--json] [--max N] [--check] [--bufsize BYTES]
+ *
+ * --max N stops at N connections (N itself is run if it is not 10k, 100k
+ * or 1M); --check runs synack_stack_check after opening and closing;
+ * --bufsize sets tcp_rmem and tcp_wmem to BYTES (for comparing with a
+ * stack that allocates its rings at establishment).
  */
-#define _GNU_SOURCE
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -159,6 +166,8 @@ static int check(synack_stack *st, const char *when, bool on)
     return 0;
 }
 
+static int bufsize;
+
 static int run(uint32_t n, bool do_check, result *r)
 {
     memset(r, 0, sizeof(*r));
@@ -179,6 +188,13 @@ static int run(uint32_t n, bool do_check, result *r)
     if (synack_stack_new(&cfg, &st) < 0)
         return -1;
     synack_arp_add(st, CLI_IP, cli_mac, 0);
+    if (bufsize > 0) {
+        char v[64];
+        snprintf(v, sizeof(v), "%d %d %d", bufsize, bufsize, bufsize);
+        if (synack_sysctl_set(st, "tcp_rmem", v) < 0 ||
+            synack_sysctl_set(st, "tcp_wmem", v) < 0)
+            return -1;
+    }
     synack_time_t now = 1 * SYNACK_SEC;
     int *ls = calloc(nl, sizeof(int));
     int *hs = calloc(n, sizeof(int));
@@ -292,9 +308,11 @@ int main(int argc, char **argv)
             do_check = true;
         else if (!strcmp(argv[i], "--max") && i + 1 < argc)
             max = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--bufsize") && i + 1 < argc)
+            bufsize = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_scale [--json] [--max N] "
-                            "[--check]\n");
+                            "[--check] [--bufsize BYTES]\n");
             return 2;
         }
     }
