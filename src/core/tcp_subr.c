@@ -148,7 +148,7 @@ static int theap_resize(synack_stack *st, uint32_t cap)
 
 /* The connections with buffers that have nothing to send or read: on the
  * idle list, oldest first, their rings released after TCP_BUF_IDLE. */
-static bool buf_idle(const tcb *tp)
+static inline bool buf_idle(const tcb *tp)
 {
     return (tp->txb || tp->rxb) && !tp->zombie && tp->tx_len == 0 &&
            tp->snd_una == tp->snd_max && tp->rx_len == 0 && tp->nooo == 0;
@@ -170,9 +170,23 @@ static void idle_unlink(synack_stack *st, tcb *tp)
     tp->idle = false;
 }
 
+static inline synack_time_t earliest(const tcb *tp)
+{
+    synack_time_t d = tp->t_rexmt;
+    if (tp->t_persist < d)
+        d = tp->t_persist;
+    if (tp->t_delack < d)
+        d = tp->t_delack;
+    if (tp->t_keep < d)
+        d = tp->t_keep;
+    if (tp->t_2msl < d)
+        d = tp->t_2msl;
+    return d;
+}
+
 void tcb_timer_sync(synack_stack *st, tcb *tp)
 {
-    synack_time_t d = tcb_deadline(tp);
+    synack_time_t d = earliest(tp);
     if (d != tp->wheel_at) {
         if (d == SYNACK_TIME_NEVER) {
             theap_remove(st, tp);
@@ -763,16 +777,7 @@ void tcp_trace_seg(synack_stack *st, int kind, tcb *tp, const synack_seg *seg,
 
 synack_time_t tcb_deadline(const tcb *tp)
 {
-    synack_time_t d = tp->t_rexmt;
-    if (tp->t_persist < d)
-        d = tp->t_persist;
-    if (tp->t_delack < d)
-        d = tp->t_delack;
-    if (tp->t_keep < d)
-        d = tp->t_keep;
-    if (tp->t_2msl < d)
-        d = tp->t_2msl;
-    return d;
+    return earliest(tp);
 }
 
 synack_time_t tcp_deadline(const synack_stack *st)
