@@ -85,7 +85,7 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     st->handles = stack_mem_get(st, hsz);
     st->hash = stack_mem_get(st, sizeof(tcb *) * hs);
     st->txbuf = stack_mem_get(st, MAX_FRAME);
-    bool ok = st->handles && st->hash && st->txbuf && tcp_tables_init(st) == 0;
+    bool ok = st->handles && st->hash && st->txbuf;
     for (int i = 0; ok && i < ARP_PENDING_MAX; i++) {
         st->pend[i].frame = stack_mem_get(st, MAX_FRAME);
         ok = st->pend[i].frame != NULL;
@@ -96,6 +96,10 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     }
     memset(st->handles, 0, hsz);
     memset(st->hash, 0, sizeof(tcb *) * hs);
+    if (tcp_tables_init(st) < 0) {
+        synack_stack_del(st);
+        return -SYNACK_ENOMEM;
+    }
     st->mem_fixed = st->stats.mem_used;
     *out = st;
     return 0;
@@ -107,10 +111,10 @@ void synack_stack_del(synack_stack *st)
         return;
     while (st->conns)
         tcb_free(st, st->conns);
+    tcp_tables_free(st);
     stack_mem_put(st, st->handles, sizeof(tcb *) * st->nhandles);
     stack_mem_put(st, st->hash, sizeof(tcb *) * (st->hash_mask + 1));
     stack_mem_put(st, st->txbuf, MAX_FRAME);
-    tcp_tables_free(st);
     for (int i = 0; i < ARP_PENDING_MAX; i++)
         stack_mem_put(st, st->pend[i].frame, MAX_FRAME);
     st->cfg.mem_release(st->cfg.mem_ctx, st, sizeof(*st));
