@@ -13,11 +13,17 @@ static tcb *get(synack_stack *st, int s)
     return st->handles[s];
 }
 
-static int free_handle(const synack_stack *st)
+/* The lowest free handle (as POSIX file descriptors). No handle below
+ * st->handle_hint is free, so a million accepts do not each scan the
+ * table from 0. */
+static int free_handle(synack_stack *st)
 {
-    for (uint32_t i = 0; i < st->nhandles; i++)
-        if (!st->handles[i])
+    for (uint32_t i = st->handle_hint; i < st->nhandles; i++)
+        if (!st->handles[i]) {
+            st->handle_hint = i;
             return (int)i;
+        }
+    st->handle_hint = st->nhandles;
     return -1;
 }
 
@@ -54,7 +60,7 @@ int synack_bind(synack_stack *st, int s, const synack_addr *a)
         return -SYNACK_EADDRINUSE;
     }
     tp->lip = a->ip;
-    tp->lport = port;
+    tcp_bind_port(st, tp, port);
     return 0;
 }
 
@@ -216,6 +222,7 @@ int synack_setsockopt(synack_stack *st, int s, int opt, const void *val,
                 st->now + (synack_time_t)tcp_keepidle(st, tp) * SYNACK_SEC;
         if (!tp->keepalive)
             tp->t_keep = SYNACK_TIME_NEVER;
+        tcb_timer_sync(st, tp);
         return 0;
     case SYNACK_SO_RCVBUF:
     case SYNACK_SO_SNDBUF:
@@ -234,6 +241,7 @@ int synack_setsockopt(synack_stack *st, int s, int opt, const void *val,
         tp->nodelay = v != 0;
         if (tp->nodelay)
             tcp_output(st, tp, st->now);
+        tcb_timer_sync(st, tp);
         return 0;
     case SYNACK_TCP_MAXSEG:
         if (v < 88 || v > 65495)
@@ -256,6 +264,7 @@ int synack_setsockopt(synack_stack *st, int s, int opt, const void *val,
         if (tp->keepalive && opt == SYNACK_TCP_KEEPIDLE &&
             tp->keep_probes == 0 && tp->t_keep != SYNACK_TIME_NEVER)
             tp->t_keep = tp->last_rcv + (synack_time_t)v * SYNACK_SEC;
+        tcb_timer_sync(st, tp);
         return 0;
     case SYNACK_TCP_KEEPCNT:
         if (v < 1 || v > 127)

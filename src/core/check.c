@@ -9,10 +9,15 @@
  * part of the receive ring; the advertised window never beyond that free
  * space; timers only where they mean something (no timer on a listener, no
  * retransmission or persist timer in TIME-WAIT, 2MSL only in TIME-WAIT and
- * FIN-WAIT-2). Per listener: the accept and SYN queue counts match the
+ * FIN-WAIT-2); the timer heap holds the connection exactly at its
+ * earliest deadline (so synack_stack_next_deadline and advance see it in
+ * time), and nothing else; buffers held only while there is something to
+ * send or read, or on the idle list that releases them; the local port in
+ * the bind table. Per listener: the accept and SYN queue counts match the
  * connections and their bounds. Per stack: the connection count and the
- * hash table match the list, and mem_used is exactly the fixed part plus
- * every connection and buffer.
+ * hash table match the list, the heap is ordered, the idle list is oldest
+ * first, no free handle below the allocation hint, and mem_used is exactly
+ * the fixed part plus the tables' growth and every connection and buffer.
  */
 #include "core.h"
 
@@ -134,8 +139,17 @@ static void check_scoreboard(report *r, const tcb *tp)
 
 static void check_recv(report *r, const tcb *tp)
 {
-    if (!tp->rxb)
+    if (!tp->rxb) {
+        if (tp->rx_len || tp->nooo || tp->ooo)
+            bad(r, tp, "received data or out-of-order ranges without a "
+                       "receive buffer");
+        if (synchronized(tp->state) && SEQ_GT(tp->rcv_adv, tp->rcv_nxt) &&
+            tp->rcv_adv - tp->rcv_nxt > tp->rx_size)
+            bad(r, tp, "advertised window beyond the receive buffer size");
         return;
+    }
+    if (tp->ooo == NULL || (const uint8_t *)tp->ooo + OOO_BYTES != tp->rxb)
+        bad(r, tp, "out-of-order ranges not in front of the receive ring");
     if (tp->rx_len > tp->rx_size || tp->rx_head >= tp->rx_size) {
         bad(r, tp, "receive ring length or head beyond its size");
         return;
@@ -178,6 +192,75 @@ static void check_timers(report *r, const tcb *tp)
         bad(r, tp, "TIME-WAIT without its 2MSL timer");
 }
 
+/* The connection is filed in the timer heap at exactly its earliest
+ * deadline (an earlier key would only wake the stack early; a later one
+ * would fire late, so the check is strict and catches a missed
+ * tcb_timer_sync either way). */
+static void check_filed(report *r, const synack_stack *st, const tcb *tp)
+{
+    synack_time_t d = tcb_deadline(tp);
+    if (d == SYNACK_TIME_NEVER) {
+        if (tp->theap_idx != TCB_NOT_FILED)
+            bad(r, tp, "in the timer heap without a timer");
+        return;
+    }
+    if (tp->theap_idx >= st->theap_len || st->theap[tp->theap_idx] != tp)
+        bad(r, tp, "a timer runs but the connection is not in the timer "
+                   "heap");
+    else if (tp->wheel_at != d)
+        bad(r, tp, "filed in the timer heap at another time than its "
+                   "earliest deadline");
+}
+
+static void check_idle(report *r, const tcb *tp)
+{
+    bool holds = tp->txb || tp->rxb;
+    bool idle = holds && !tp->zombie && tp->tx_len == 0 &&
+                tp->snd_una == tp->snd_max && tp->rx_len == 0 &&
+                tp->nooo == 0;
+    if (idle != tp->idle)
+        bad(r, tp, idle ? "idle with buffers but not on the idle list"
+                        : "on the idle list but not idle");
+    if (tp->lport != 0 && !tp->bound)
+        bad(r, tp, "local port not in the bind table");
+    if (tp->bound && (tp->pprev == NULL || *tp->pprev != tp))
+        bad(r, tp, "bind table chain broken");
+}
+
+static void check_tables(report *r, const synack_stack *st, size_t filed)
+{
+    if (filed != st->theap_len)
+        bad(r, NULL, "timer heap length differs from the connections with "
+                     "a timer");
+    for (uint32_t i = 1; i < st->theap_len; i++)
+        if (st->theap[(i - 1) / 2]->wheel_at > st->theap[i]->wheel_at) {
+            bad(r, NULL, "timer heap out of order");
+            break;
+        }
+    if (st->theap_cap < st->theap_cap0 || st->theap_cap < st->nconns)
+        bad(r, NULL, "timer heap smaller than the connections");
+    const tcb *prev = NULL;
+    for (const tcb *tp = st->idle_head; tp; tp = tp->idle_next) {
+        if (tp->idle_prev != prev || !tp->idle)
+            bad(r, tp, "idle list broken");
+        if (prev && prev->idle_at > tp->idle_at)
+            bad(r, tp, "idle list not oldest first");
+        prev = tp;
+    }
+    if (prev != st->idle_tail)
+        bad(r, NULL, "idle list tail wrong");
+    uint32_t z = 0;
+    for (const tcb *tp = st->zombies; tp && z <= st->nzombies; tp = tp->hnext)
+        z++;
+    if (z != st->nzombies)
+        bad(r, NULL, "zombie list differs from the zombie count");
+    for (uint32_t i = 0; i < st->handle_hint && i < st->nhandles; i++)
+        if (!st->handles[i]) {
+            bad(r, NULL, "a free handle below the allocation hint");
+            break;
+        }
+}
+
 static void check_listener(report *r, const synack_stack *st, const tcb *lp)
 {
     int aq = 0, synq = 0;
@@ -201,8 +284,8 @@ size_t synack_stack_check(const synack_stack *st, char *msg, size_t len)
     report r = {msg, len, 0, 0};
     if (msg && len)
         msg[0] = '\0';
-    size_t n = 0;
-    uint64_t mem = st->mem_fixed;
+    size_t n = 0, filed = 0;
+    uint64_t mem = st->mem_fixed + tcp_tables_extra(st);
     for (const tcb *tp = st->conns; tp; tp = tp->next) {
         n++;
         if (tp->state < 0 || tp->state >= SYNACK__STATE_COUNT) {
@@ -213,13 +296,16 @@ size_t synack_stack_check(const synack_stack *st, char *msg, size_t len)
         if (tp->txb)
             mem += tp->tx_size;
         if (tp->rxb)
-            mem += tp->rx_size;
+            mem += tcp_rx_alloc_size(tp);
         if (tp->rec)
             mem += sizeof(txrec) * tp->rec_cap;
         check_send(&r, tp);
         check_scoreboard(&r, tp);
         check_recv(&r, tp);
         check_timers(&r, tp);
+        check_filed(&r, st, tp);
+        check_idle(&r, tp);
+        filed += tp->theap_idx != TCB_NOT_FILED;
         if (tp->state == SYNACK_LISTEN) {
             if (tp->txb || tp->rxb)
                 bad(&r, tp, "a listener holds buffers");
@@ -232,6 +318,7 @@ size_t synack_stack_check(const synack_stack *st, char *msg, size_t len)
     }
     if (n != st->nconns)
         bad(&r, NULL, "connection count differs from the list");
+    check_tables(&r, st, filed);
     if (mem != st->stats.mem_used)
         bad(&r, NULL, "mem_used differs from the connections and buffers "
                       "held");

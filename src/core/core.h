@@ -117,119 +117,137 @@ typedef struct tcp_cc_ops {
     void (*on_rto)(tcb *tp, synack_time_t now);
 } tcp_cc_ops;
 
+/* The control block. Laid out for size (a million idle connections must fit
+ * well under 1 GiB with the stack's per-connection tables): pointers and
+ * 64-bit fields first, then 32-, 16- and 8-bit ones, the flags as bits. The
+ * out-of-order ranges live in the receive buffer's allocation (tp->ooo is
+ * NULL, and nooo 0, while there is none); the rings are allocated when data
+ * first flows and released when the connection has been idle for
+ * TCP_BUF_IDLE (tcp_subr.c). */
 struct tcb {
     tcb *next, *prev; /* all connections of the stack */
-    tcb *hnext;       /* demux hash chain (connected) or listener list */
+    tcb *hnext;       /* demux hash chain, listener list or zombie list */
+    tcb *pnext, **pprev; /* bind table chain (by local port) */
     tcb *listener;    /* passive open: the listener that spawned us */
     tcb *aq_next;     /* listener's accept queue */
     tcb *aq_head, *aq_tail; /* listener: established, not yet accepted */
-    int backlog, aq_len, synq_len;
+    tcb *idle_next, *idle_prev; /* buffers held, connection idle (FIFO) */
+    ooo_range *ooo;   /* OOO_MAX ranges, in front of rxb's allocation */
+    uint8_t *txb, *rxb;
+    const tcp_cc_ops *cc; /* congestion control (tcp_cc.c) */
+    txrec *rec;       /* the send scoreboard ring (rec_cap entries) */
+
     synack_time_t cookie_sent; /* listener: last SYN cookie sent (or NEVER) */
     synack_time_t last_oow_ack; /* tcp_invalid_ratelimit */
-    bool oow_ack_sent;
+    /* RTT (RFC 6298), nanoseconds */
+    synack_time_t srtt, rttvar, rto, rtt_start;
+    /* timers: absolute deadlines, SYNACK_TIME_NEVER when off. Whoever
+     * changes one calls tcb_timer_sync() before the entry point returns
+     * (the entry points in tcp_input.c, tcp_timer.c and tcp_usr.c do). */
+    synack_time_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
+    synack_time_t first_unacked; /* user timeout: when unacked data started */
+    synack_time_t last_rcv; /* for keepalive idle time */
+    synack_time_t wheel_at; /* the timer heap's key: tcb_deadline when filed */
+    synack_time_t idle_at;  /* on the idle list since */
+    synack_time_t rto_at; /* the RTO's deadline while t_rexmt waits for
+                           * a tail loss probe */
+    /* RACK (RFC 8985): send time and RTT of the newest delivered segment */
+    synack_time_t rack_xmit, rack_rtt, min_rtt;
+    uint64_t cc_priv[6]; /* the congestion-control module's state */
+    /* statistics */
+    uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
+    uint64_t segs_in, segs_out, total_retrans;
 
     uint32_t id;
     int handle; /* -1: no handle (embryonic, queued or orphaned) */
     int state;
+    int backlog, aq_len, synq_len;
     uint32_t lip, rip;
-    uint16_t lport, rport;
-    bool hashed, listed, in_aq, passive, orphan;
-    bool zombie; /* CLOSED with no handle: freed by tcp_reap() */
+    uint32_t theap_idx; /* position in the timer heap, TCB_NOT_FILED */
 
     /* send sequence space */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
     uint32_t snd_wnd, max_sndwnd;
     /* receive sequence space */
     uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
-    /* options */
-    uint16_t peer_mss, mss, rcv_mss, user_mss;
-    uint8_t snd_ws, rcv_ws;
-    bool ws_ok, ts_ok;
     uint32_t ts_recent, ts_offset;
     uint32_t ts_rexmt_mark; /* our TS clock at the last RTO */
-    bool ts_rexmt_valid;
-
-    /* RTT (RFC 6298), nanoseconds */
-    synack_time_t srtt, rttvar, rto;
-    bool rtt_valid, rtt_timing;
     uint32_t rtt_seq;
-    synack_time_t rtt_start;
     uint32_t backoff; /* consecutive retransmission timeouts */
-    uint8_t syn_flags_sent; /* SYN or SYN,ACK: last one sent */
-
     /* congestion control (RFC 5681, 6582, 6937; tcp_cc.c) */
     uint32_t cwnd, ssthresh, recover, dupacks, ca_acked;
-    bool in_recovery; /* ca_state != CA_OPEN */
-    uint8_t ca_state;
-    const tcp_cc_ops *cc;
-    uint64_t cc_priv[6];
     uint32_t prr_delivered, prr_out, recover_fs; /* PRR (RFC 6937) */
-
+    uint32_t persist_backoff, keep_probes, persist_probes;
     /* SACK, RACK-TLP (tcp_sack.c) */
-    bool sack_ok;     /* both ends offered SACK-permitted */
-    uint8_t rexmt_kind; /* RX_*: what t_rexmt is armed for */
-    synack_time_t rto_at; /* the RTO's deadline while t_rexmt waits for
-                           * a tail loss probe */
-    txrec *rec;       /* the send scoreboard ring (rec_cap entries) */
     uint32_t rec_cap, rec_head, rec_n;
     uint32_t sacked_bytes, lost_bytes, retrans_bytes;
-    uint32_t fack;    /* highest SACKed sequence number + 1 */
-    synack_time_t rack_xmit; /* RACK.xmit_ts */
-    uint32_t rack_end;       /* RACK.end_seq */
-    synack_time_t rack_rtt, min_rtt;
+    uint32_t fack;     /* highest SACKed sequence number + 1 */
+    uint32_t rack_end; /* RACK.end_seq */
     uint32_t reo_wnd_mult, reo_wnd_persist;
     uint32_t dsack_round; /* SND.MAX when reo_wnd_mult last grew */
-    bool reord_seen, rack_valid;
-    bool tlp_probe; /* tcp_output may send one segment beyond cwnd */
-    uint32_t tlp_high;  /* TLP.end_seq; 0 (with !tlp_on) when none */
-    bool tlp_on, tlp_retrans;
+    uint32_t tlp_high;    /* TLP.end_seq while tlp_on */
     /* receiver: D-SACK to report (RFC 2883), newest out-of-order data */
-    bool dsack_pending;
     uint32_t dsack_start, dsack_end;
     uint32_t ooo_last; /* start of the last out-of-order segment kept */
 
-    /* timers: absolute deadlines, SYNACK_TIME_NEVER when off */
-    synack_time_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
-    synack_time_t first_unacked; /* user timeout: when unacked data started */
-    uint32_t persist_backoff, keep_probes, persist_probes;
-    synack_time_t last_rcv; /* for keepalive idle time */
-
     /* buffers */
-    uint8_t *txb;
     uint32_t tx_size, tx_head, tx_len; /* bytes seq tx_seq.. */
     uint32_t tx_seq;
-    uint8_t *rxb;
     uint32_t rx_size, rx_head, rx_len; /* in-order, unread */
-    ooo_range ooo[OOO_MAX];
-    uint8_t nooo;
     uint32_t rcv_fin_seq;
-    bool rcv_fin_pending; /* FIN seen beyond a hole */
-
-    /* flags */
-    bool fin_queued;  /* FIN to follow the queued data */
-    bool fin_rcvd;    /* peer's FIN consumed: EOF after rx drains */
-    bool shut_rd;
-    bool ack_now;     /* send an ACK at the next output */
-    bool rcv_opened;  /* the application read: a window update may be due */
-    bool force_send;  /* persist expiry: send what the window allows */
-    bool conn_reported; /* POLLOUT after connect already seen */
-    bool reset_done;  /* connection ended by reset/timeout (EPIPE after) */
     uint32_t unacked_rcv; /* bytes received since our last ACK */
     unsigned last_events;
     int so_error;
     int soft_error; /* reported instead of ETIMEDOUT when retries run out */
 
     /* socket options */
-    bool nodelay, keepalive, reuseaddr, linger_on;
     int linger_secs;
     uint32_t user_timeout_ms;
-    int keepidle, keepintvl, keepcnt; /* 0: stack tunable */
     uint32_t rcvbuf, sndbuf;          /* 0: tunable default */
+    int16_t keepidle, keepintvl;      /* 0: stack tunable (1..32767) */
+    uint8_t keepcnt;                  /* 0: stack tunable (1..127) */
 
-    /* statistics */
-    uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
-    uint64_t segs_in, segs_out, total_retrans;
+    uint16_t lport, rport;
+    uint16_t peer_mss, mss, rcv_mss, user_mss;
+    uint8_t snd_ws, rcv_ws;
+    uint8_t syn_flags_sent; /* SYN or SYN,ACK: last one sent */
+    uint8_t nooo;
+    uint8_t ca_state;   /* CA_* */
+    uint8_t rexmt_kind; /* RX_*: what t_rexmt is armed for */
+
+    bool oow_ack_sent : 1;
+    bool hashed : 1, listed : 1, in_aq : 1, passive : 1, orphan : 1;
+    bool zombie : 1; /* CLOSED with no handle: freed by tcp_reap() */
+    bool bound : 1;  /* in the bind table */
+    bool idle : 1;   /* on the idle list */
+    bool ws_ok : 1, ts_ok : 1;
+    bool ts_rexmt_valid : 1;
+    bool rtt_valid : 1, rtt_timing : 1;
+    bool in_recovery : 1; /* ca_state != CA_OPEN */
+    bool sack_ok : 1;     /* both ends offered SACK-permitted */
+    bool reord_seen : 1, rack_valid : 1;
+    bool tlp_probe : 1; /* tcp_output may send one segment beyond cwnd */
+    bool tlp_on : 1, tlp_retrans : 1;
+    bool dsack_pending : 1;
+    bool rcv_fin_pending : 1; /* FIN seen beyond a hole */
+    bool fin_queued : 1;  /* FIN to follow the queued data */
+    bool fin_rcvd : 1;    /* peer's FIN consumed: EOF after rx drains */
+    bool shut_rd : 1;
+    bool ack_now : 1;     /* send an ACK at the next output */
+    bool rcv_opened : 1;  /* the application read: a window update may be due */
+    bool force_send : 1;  /* persist expiry: send what the window allows */
+    bool conn_reported : 1; /* POLLOUT after connect already seen */
+    bool reset_done : 1;  /* connection ended by reset/timeout (EPIPE after) */
+    bool nodelay : 1, keepalive : 1, reuseaddr : 1, linger_on : 1;
 };
+
+#define TCB_NOT_FILED UINT32_MAX
+/* A connection's receive allocation: the out-of-order ranges, then the
+ * ring. */
+#define OOO_BYTES (OOO_MAX * sizeof(ooo_range))
+/* Rings of a connection idle this long are released (at the next
+ * synack_stack_advance). */
+#define TCP_BUF_IDLE SYNACK_SEC
 
 /* ---- the stack -------------------------------------------------------------- */
 struct synack_stack {
@@ -245,8 +263,21 @@ struct synack_stack {
     tcb *conns; /* list of every tcb */
     size_t nconns;
     uint32_t nzombies;
+    tcb *zombies; /* through hnext */
     tcb **hash;
     uint32_t hash_mask;
+    uint32_t handle_hint; /* no free handle below this one */
+    /* bind table: connections by local port (tcp_port_in_use) */
+    tcb **ports;
+    uint32_t ports_mask;
+    /* timer heap: every tcb with a deadline, a binary min-heap on
+     * tp->wheel_at (tcb_timer_sync); theap_cap0 slots are part of
+     * mem_fixed, more are allocated when connections outnumber them */
+    tcb **theap;
+    uint32_t theap_len, theap_cap, theap_cap0;
+    tcb *born; /* created by the current entry point, to file at its end */
+    /* connections holding buffers while idle, oldest first */
+    tcb *idle_head, *idle_tail;
     tcb *listeners;
     uint32_t next_id;
     uint32_t next_port; /* RFC 6056 next_ephemeral */
@@ -330,8 +361,40 @@ void tcp_set_state(synack_stack *st, tcb *tp, int state, synack_time_t now);
  * refers to it. err (positive SYNACK_E*) is reported to the application. */
 void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now);
 uint32_t tcp_isn(synack_stack *st, const tcb *tp, synack_time_t now);
-int tcp_alloc_buffers(synack_stack *st, tcb *tp);
+/* The one place each ring is allocated and released. The receive ring is
+ * allocated when the first data arrives, the send ring when the
+ * application first sends; both are released when the connection has been
+ * idle (everything read, everything sent acknowledged) for TCP_BUF_IDLE,
+ * and when it ends. */
+int tcp_alloc_tx(synack_stack *st, tcb *tp);
+int tcp_alloc_rec(synack_stack *st, tcb *tp);
+int tcp_alloc_rx(synack_stack *st, tcb *tp);
+void tcp_free_tx(synack_stack *st, tcb *tp);
+void tcp_free_rx(synack_stack *st, tcb *tp);
 void tcp_free_buffers(synack_stack *st, tcb *tp);
+/* Bytes of the receive allocation (ring and out-of-order ranges). */
+static inline size_t tcp_rx_alloc_size(const tcb *tp)
+{
+    return tp->rx_size + OOO_BYTES;
+}
+/* Re-file tp in the timer heap at tcb_deadline(tp) and on or off the idle
+ * list; call after changing its timers or buffers, before the entry point
+ * returns. */
+void tcb_timer_sync(synack_stack *st, tcb *tp);
+/* The end of an entry point that worked on tp (may be NULL): file tp and
+ * any connection the call created, free the zombies. */
+void tcp_entry_done(synack_stack *st, tcb *tp);
+/* Release the rings of connections idle for TCP_BUF_IDLE. */
+void tcp_reclaim_idle(synack_stack *st, synack_time_t now);
+/* Set tp's local port and enter it in the bind table. */
+void tcp_bind_port(synack_stack *st, tcb *tp, uint16_t port);
+/* Make a handle slot free again (socket layer and core). */
+void stack_handle_release(synack_stack *st, int h);
+/* Timer heap bookkeeping at stack creation and deletion (tcp_subr.c). */
+int tcp_tables_init(synack_stack *st);
+void tcp_tables_free(synack_stack *st);
+/* Bytes of the per-connection tables beyond mem_fixed (timer heap growth). */
+uint64_t tcp_tables_extra(const synack_stack *st);
 uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip, uint32_t rip,
                             uint16_t rport);
 bool tcp_port_in_use(synack_stack *st, uint32_t lip, uint16_t port,

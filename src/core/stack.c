@@ -96,6 +96,10 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     }
     memset(st->handles, 0, hsz);
     memset(st->hash, 0, sizeof(tcb *) * hs);
+    if (tcp_tables_init(st) < 0) {
+        synack_stack_del(st);
+        return -SYNACK_ENOMEM;
+    }
     st->mem_fixed = st->stats.mem_used;
     *out = st;
     return 0;
@@ -107,6 +111,7 @@ void synack_stack_del(synack_stack *st)
         return;
     while (st->conns)
         tcb_free(st, st->conns);
+    tcp_tables_free(st);
     stack_mem_put(st, st->handles, sizeof(tcb *) * st->nhandles);
     stack_mem_put(st, st->hash, sizeof(tcb *) * (st->hash_mask + 1));
     stack_mem_put(st, st->txbuf, MAX_FRAME);

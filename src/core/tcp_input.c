@@ -405,7 +405,7 @@ static tcb *syncookie_conn(synack_stack *st, tcb *lp, const seg *s,
         return NULL;
     }
     tp->lip = tu.lip;
-    tp->lport = tu.lport;
+    tcp_bind_port(st, tp, tu.lport);
     tp->rip = tu.rip;
     tp->rport = tu.rport;
     tp->listener = lp;
@@ -503,7 +503,7 @@ static tcb *listen_input(synack_stack *st, tcb *lp, const seg *s,
         return NULL;
     }
     tp->lip = s->ip->dst;
-    tp->lport = s->th.dport;
+    tcp_bind_port(st, tp, s->th.dport);
     tp->rip = s->ip->src;
     tp->rport = s->th.sport;
     tp->listener = lp;
@@ -535,11 +535,7 @@ static tcb *listen_input(synack_stack *st, tcb *lp, const seg *s,
 
 static int establish(synack_stack *st, tcb *tp, synack_time_t now)
 {
-    if (tcp_alloc_buffers(st, tp) < 0) {
-        tcp_send_ctl(st, tp, tp->snd_max, SYNACK_TH_RST | SYNACK_TH_ACK, now);
-        tcp_close_conn(st, tp, SYNACK_ENOMEM, now);
-        return GONE;
-    }
+    /* (no buffers yet: they come with the data, tcp_alloc_tx/rx) */
     if (tp->backoff && !tp->rtt_valid)
         tp->rto = 3 * SYNACK_SEC; /* RFC 6298 5.7 */
     tp->backoff = 0;
@@ -926,6 +922,12 @@ static int process_text(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
         return CONT;
     }
     bool in_order = s->seq == tp->rcv_nxt;
+    if (!tp->rxb && tcp_alloc_rx(st, tp) < 0) {
+        /* memory is charged when the data comes; without it the segment
+         * is dropped unacknowledged and the peer retransmits */
+        drop(st, tp, s, SYNACK_DROP_TCP_NO_MEM, now);
+        return DONE;
+    }
     bool filled = reass(st, tp, s, now);
     if (filled) {
         tp->ack_now = true;
@@ -1075,6 +1077,7 @@ static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
 void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
                size_t len, synack_time_t now)
 {
+    tcb *worked = NULL; /* filed in the timer heap at the end */
     seg s;
     memset(&s, 0, sizeof(s));
     int r = wire_tcp_parse(p, len, ip->src, ip->dst, &s.th);
@@ -1126,6 +1129,7 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
     } else {
         tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, tp, d, false, now);
     }
+    worked = tp;
     tp->segs_in++;
     tp->last_rcv = now;
     tp->keep_probes = 0;
@@ -1154,5 +1158,5 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
 out:
     st->cur_seg = NULL;
     st->cause = NULL;
-    tcp_reap(st);
+    tcp_entry_done(st, worked);
 }

@@ -361,7 +361,7 @@ static bool can_send_data(const tcb *tp)
     case SYNACK_FIN_WAIT_1:
     case SYNACK_CLOSING:
     case SYNACK_LAST_ACK:
-        return tp->txb != NULL;
+        return true; /* (no send ring: nothing queued, a FIN at most) */
     default:
         return false;
     }
@@ -390,6 +390,8 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         return;
     }
     bool sent_any = false;
+    if (can_send_data(tp) && !tp->rec && tp->fin_queued)
+        (void)tcp_alloc_rec(st, tp); /* a FIN alone: no send ring yet */
     if (can_send_data(tp) && tp->lost_bytes) {
         uint64_t before = tp->segs_out;
         send_lost(st, tp, now);

@@ -70,12 +70,266 @@ int tcp_keepcnt(const synack_stack *st, const tcb *tp)
     return tp->keepcnt ? tp->keepcnt : st->tun.keepalive_probes;
 }
 
+/* ---- the timer heap ----------------------------------------------------
+ * Every connection with a deadline is in a binary min-heap keyed by its
+ * earliest deadline (tp->wheel_at, cached when filed): the stack's next
+ * deadline is the root, exact (no slot granularity, so a timer fires at
+ * its deadline to the nanosecond), and synack_stack_advance pops only the
+ * connections that are due; a million connections without a running timer
+ * cost nothing per tick. tcb_timer_sync re-files a connection when its
+ * earliest deadline changed: O(1) if it did not, O(log n) if it did. The
+ * heap array holds a slot per connection (max_sockets slots from the
+ * start, doubled in tcb_new when connections outnumber them), so filing
+ * never allocates. */
+static void theap_set(synack_stack *st, uint32_t i, tcb *tp)
+{
+    st->theap[i] = tp;
+    tp->theap_idx = i;
+}
+
+static void theap_up(synack_stack *st, uint32_t i)
+{
+    tcb *tp = st->theap[i];
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (st->theap[p]->wheel_at <= tp->wheel_at)
+            break;
+        theap_set(st, i, st->theap[p]);
+        i = p;
+    }
+    theap_set(st, i, tp);
+}
+
+static void theap_down(synack_stack *st, uint32_t i)
+{
+    tcb *tp = st->theap[i];
+    uint32_t n = st->theap_len;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && st->theap[c + 1]->wheel_at < st->theap[c]->wheel_at)
+            c++;
+        if (tp->wheel_at <= st->theap[c]->wheel_at)
+            break;
+        theap_set(st, i, st->theap[c]);
+        i = c;
+    }
+    theap_set(st, i, tp);
+}
+
+static void theap_remove(synack_stack *st, tcb *tp)
+{
+    uint32_t i = tp->theap_idx;
+    if (i == TCB_NOT_FILED)
+        return;
+    tp->theap_idx = TCB_NOT_FILED;
+    tp->wheel_at = SYNACK_TIME_NEVER;
+    tcb *last = st->theap[--st->theap_len];
+    if (last == tp)
+        return;
+    theap_set(st, i, last);
+    theap_up(st, i);
+    theap_down(st, last->theap_idx);
+}
+
+static int theap_resize(synack_stack *st, uint32_t cap)
+{
+    tcb **h = stack_mem_get(st, sizeof(tcb *) * cap);
+    if (!h)
+        return -SYNACK_ENOMEM;
+    if (st->theap_len)
+        memcpy(h, st->theap, sizeof(tcb *) * st->theap_len);
+    stack_mem_put(st, st->theap, sizeof(tcb *) * st->theap_cap);
+    st->theap = h;
+    st->theap_cap = cap;
+    return 0;
+}
+
+/* The connections with buffers that have nothing to send or read: on the
+ * idle list, oldest first, their rings released after TCP_BUF_IDLE. */
+static inline bool buf_idle(const tcb *tp)
+{
+    return (tp->txb || tp->rxb) && !tp->zombie && tp->tx_len == 0 &&
+           tp->snd_una == tp->snd_max && tp->rx_len == 0 && tp->nooo == 0;
+}
+
+static void idle_unlink(synack_stack *st, tcb *tp)
+{
+    if (!tp->idle)
+        return;
+    if (tp->idle_prev)
+        tp->idle_prev->idle_next = tp->idle_next;
+    else
+        st->idle_head = tp->idle_next;
+    if (tp->idle_next)
+        tp->idle_next->idle_prev = tp->idle_prev;
+    else
+        st->idle_tail = tp->idle_prev;
+    tp->idle_next = tp->idle_prev = NULL;
+    tp->idle = false;
+}
+
+static inline synack_time_t earliest(const tcb *tp)
+{
+    synack_time_t d = tp->t_rexmt;
+    if (tp->t_persist < d)
+        d = tp->t_persist;
+    if (tp->t_delack < d)
+        d = tp->t_delack;
+    if (tp->t_keep < d)
+        d = tp->t_keep;
+    if (tp->t_2msl < d)
+        d = tp->t_2msl;
+    return d;
+}
+
+void tcb_timer_sync(synack_stack *st, tcb *tp)
+{
+    synack_time_t d = earliest(tp);
+    if (d != tp->wheel_at) {
+        if (d == SYNACK_TIME_NEVER) {
+            theap_remove(st, tp);
+        } else if (tp->theap_idx == TCB_NOT_FILED) {
+            tp->wheel_at = d;
+            theap_set(st, st->theap_len++, tp);
+            theap_up(st, tp->theap_idx);
+        } else {
+            bool earlier = d < tp->wheel_at;
+            tp->wheel_at = d;
+            if (earlier)
+                theap_up(st, tp->theap_idx);
+            else
+                theap_down(st, tp->theap_idx);
+        }
+    }
+    bool idle = buf_idle(tp);
+    if (idle == tp->idle)
+        return;
+    if (!idle) {
+        idle_unlink(st, tp);
+        return;
+    }
+    tp->idle = true;
+    tp->idle_at = st->now;
+    tp->idle_next = NULL;
+    tp->idle_prev = st->idle_tail;
+    if (st->idle_tail)
+        st->idle_tail->idle_next = tp;
+    else
+        st->idle_head = tp;
+    st->idle_tail = tp;
+}
+
+void tcp_reclaim_idle(synack_stack *st, synack_time_t now)
+{
+    tcb *tp;
+    while ((tp = st->idle_head) != NULL &&
+           now - tp->idle_at >= TCP_BUF_IDLE) {
+        idle_unlink(st, tp);
+        if (!buf_idle(tp))
+            continue; /* (a missed tcb_timer_sync: keep the data) */
+        tcp_free_tx(st, tp);
+        tcp_free_rx(st, tp);
+    }
+}
+
+void tcp_entry_done(synack_stack *st, tcb *tp)
+{
+    if (tp)
+        tcb_timer_sync(st, tp);
+    if (st->born) {
+        tcb_timer_sync(st, st->born);
+        st->born = NULL;
+    }
+    tcp_reap(st);
+}
+
+static uint32_t pow2_at_least(uint32_t n, uint32_t lo, uint32_t hi)
+{
+    uint32_t s = lo;
+    while (s < n && s < hi)
+        s <<= 1;
+    return s;
+}
+
+int tcp_tables_init(synack_stack *st)
+{
+    uint32_t np = pow2_at_least(st->cfg.max_sockets, 64, 65536);
+    st->ports = stack_mem_get(st, sizeof(tcb *) * np);
+    if (!st->ports)
+        return -SYNACK_ENOMEM;
+    memset(st->ports, 0, sizeof(tcb *) * np);
+    st->ports_mask = np - 1;
+    st->theap_cap0 = st->cfg.max_sockets;
+    if (theap_resize(st, st->theap_cap0) < 0)
+        return -SYNACK_ENOMEM;
+    return 0;
+}
+
+void tcp_tables_free(synack_stack *st)
+{
+    if (st->ports)
+        stack_mem_put(st, st->ports, sizeof(tcb *) * (st->ports_mask + 1));
+    st->ports = NULL;
+    stack_mem_put(st, st->theap, sizeof(tcb *) * st->theap_cap);
+    st->theap = NULL;
+    st->theap_cap = 0;
+}
+
+uint64_t tcp_tables_extra(const synack_stack *st)
+{
+    return (uint64_t)(st->theap_cap - st->theap_cap0) * sizeof(tcb *);
+}
+
+/* ---- the bind table: connections by local port -------------------------- */
+static void port_unlink(tcb *tp)
+{
+    if (!tp->bound)
+        return;
+    *tp->pprev = tp->pnext;
+    if (tp->pnext)
+        tp->pnext->pprev = tp->pprev;
+    tp->pnext = NULL;
+    tp->pprev = NULL;
+    tp->bound = false;
+}
+
+void tcp_bind_port(synack_stack *st, tcb *tp, uint16_t port)
+{
+    port_unlink(tp);
+    tp->lport = port;
+    if (port == 0)
+        return;
+    tcb **b = &st->ports[port & st->ports_mask];
+    tp->pnext = *b;
+    if (*b)
+        (*b)->pprev = &tp->pnext;
+    *b = tp;
+    tp->pprev = b;
+    tp->bound = true;
+}
+
+void stack_handle_release(synack_stack *st, int h)
+{
+    if (h < 0 || (uint32_t)h >= st->nhandles)
+        return;
+    st->handles[h] = NULL;
+    if ((uint32_t)h < st->handle_hint)
+        st->handle_hint = (uint32_t)h;
+}
+
 tcb *tcb_new(synack_stack *st)
 {
+    if (st->nconns >= st->theap_cap &&
+        theap_resize(st, st->theap_cap ? 2 * st->theap_cap : 64) < 0)
+        return NULL;
     tcb *tp = stack_mem_get(st, sizeof(*tp));
     if (!tp)
         return NULL;
     memset(tp, 0, sizeof(*tp));
+    tp->theap_idx = TCB_NOT_FILED;
+    tp->wheel_at = SYNACK_TIME_NEVER;
     tp->id = st->next_id++;
     tp->handle = -1;
     tp->state = SYNACK_CLOSED;
@@ -94,6 +348,7 @@ tcb *tcb_new(synack_stack *st)
         st->conns->prev = tp;
     st->conns = tp;
     st->nconns++;
+    st->born = tp;
     return tp;
 }
 
@@ -165,24 +420,35 @@ static void unlink_listener(tcb *tp)
 void tcb_free(synack_stack *st, tcb *tp)
 {
     if (tp->state == SYNACK_LISTEN) {
-        /* children of a listener go with it */
+        /* children of a listener go with it (freeing a child frees
+         * nothing else, so the next one stays valid) */
         for (tcb *c = st->conns; c;) {
             tcb *n = c->next;
             if (c->listener == tp) {
                 unlink_listener(c);
                 tcb_free(st, c);
-                n = st->conns; /* list changed: restart */
             }
             c = n;
         }
     }
-    if (tp->zombie)
+    if (tp->zombie) {
+        for (tcb **pp = &st->zombies; *pp; pp = &(*pp)->hnext)
+            if (*pp == tp) {
+                *pp = tp->hnext;
+                break;
+            }
         st->nzombies--;
+    }
     unlink_listener(tp);
     hash_remove(st, tp);
+    theap_remove(st, tp);
+    idle_unlink(st, tp);
+    port_unlink(tp);
+    if (st->born == tp)
+        st->born = NULL;
     if (tp->handle >= 0 && (uint32_t)tp->handle < st->nhandles &&
         st->handles[tp->handle] == tp)
-        st->handles[tp->handle] = NULL;
+        stack_handle_release(st, tp->handle);
     if (tp->prev)
         tp->prev->next = tp->next;
     else
@@ -192,6 +458,13 @@ void tcb_free(synack_stack *st, tcb *tp)
     st->nconns--;
     tcp_free_buffers(st, tp);
     stack_mem_put(st, tp, sizeof(*tp));
+    /* the heap's slots follow the connections back down */
+    uint32_t cap = st->theap_cap;
+    while (cap / 2 >= st->theap_cap0 && st->nconns < cap / 4 &&
+           st->theap_len <= cap / 2)
+        cap /= 2;
+    if (cap != st->theap_cap)
+        (void)theap_resize(st, cap);
 }
 
 void tcb_hash_insert(synack_stack *st, tcb *tp)
@@ -321,10 +594,14 @@ void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now)
         SYNACK_TIME_NEVER;
     unlink_listener(tp);
     hash_remove(st, tp);
+    tcb_timer_sync(st, tp);
     if (tp->handle < 0) {
         if (!tp->zombie) {
             tp->zombie = true;
             st->nzombies++;
+            tp->hnext = st->zombies; /* unhashed: hnext is free */
+            st->zombies = tp;
+            idle_unlink(st, tp);
         }
         return;
     }
@@ -333,14 +610,8 @@ void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now)
 
 void tcp_reap(synack_stack *st)
 {
-    if (!st->nzombies)
-        return;
-    for (tcb *tp = st->conns; tp && st->nzombies;) {
-        tcb *n = tp->next;
-        if (tp->zombie)
-            tcb_free(st, tp);
-        tp = n;
-    }
+    while (st->zombies)
+        tcb_free(st, st->zombies);
 }
 
 /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock. */
@@ -380,48 +651,81 @@ void tcp_plan_conn(synack_stack *st, tcb *tp)
     tp->ts_offset = (uint32_t)stack_rand(st);
 }
 
-void tcp_free_buffers(synack_stack *st, tcb *tp)
+void tcp_free_tx(synack_stack *st, tcb *tp)
 {
     if (tp->txb)
         stack_mem_put(st, tp->txb, tp->tx_size);
-    if (tp->rxb)
-        stack_mem_put(st, tp->rxb, tp->rx_size);
+    tp->txb = NULL;
+    tp->tx_head = tp->tx_len = 0;
     if (tp->rec)
         stack_mem_put(st, tp->rec, sizeof(txrec) * tp->rec_cap);
-    tp->txb = tp->rxb = NULL;
     tp->rec = NULL;
-    tp->tx_len = tp->rx_len = 0;
     tcp_rec_clear(tp);
 }
 
-int tcp_alloc_buffers(synack_stack *st, tcb *tp)
+void tcp_free_rx(synack_stack *st, tcb *tp)
 {
-    if (!tp->rx_size)
-        tcp_plan_conn(st, tp);
-    if (!tp->rxb) {
-        tp->rxb = stack_mem_get(st, tp->rx_size);
-        if (!tp->rxb)
-            return -SYNACK_ENOMEM;
-    }
-    if (!tp->txb) {
-        tp->txb = stack_mem_get(st, tp->tx_size);
-        if (!tp->txb)
-            return -SYNACK_ENOMEM;
-    }
-    if (!tp->rec) { /* the send scoreboard, sized with the send ring */
-        tp->rec_cap = tcp_rec_cap(tp->tx_size);
-        tp->rec = stack_mem_get(st, sizeof(txrec) * tp->rec_cap);
-        if (!tp->rec)
-            return -SYNACK_ENOMEM;
-        tcp_rec_clear(tp);
-    }
+    if (tp->rxb)
+        stack_mem_put(st, tp->ooo, tcp_rx_alloc_size(tp));
+    tp->rxb = NULL;
+    tp->ooo = NULL;
+    tp->nooo = 0;
+    tp->rx_head = tp->rx_len = 0;
+}
+
+void tcp_free_buffers(synack_stack *st, tcb *tp)
+{
+    tcp_free_tx(st, tp);
+    tcp_free_rx(st, tp);
+    idle_unlink(st, tp);
+}
+
+/* The send scoreboard, sized with the send ring (a FIN alone needs it
+ * too: tcp_output asks for it then). */
+int tcp_alloc_rec(synack_stack *st, tcb *tp)
+{
+    if (tp->rec)
+        return 0;
+    uint32_t cap = tcp_rec_cap(tp->tx_size);
+    tp->rec = stack_mem_get(st, sizeof(txrec) * cap);
+    if (!tp->rec)
+        return -SYNACK_ENOMEM;
+    tp->rec_cap = cap;
+    tcp_rec_clear(tp);
+    return 0;
+}
+
+int tcp_alloc_tx(synack_stack *st, tcb *tp)
+{
+    if (tp->txb)
+        return tcp_alloc_rec(st, tp);
+    if (tcp_alloc_rec(st, tp) < 0)
+        return -SYNACK_ENOMEM;
+    tp->txb = stack_mem_get(st, tp->tx_size);
+    if (!tp->txb)
+        return -SYNACK_ENOMEM;
+    tp->tx_head = 0;
+    return 0;
+}
+
+int tcp_alloc_rx(synack_stack *st, tcb *tp)
+{
+    if (tp->rxb)
+        return 0;
+    void *m = stack_mem_get(st, tcp_rx_alloc_size(tp));
+    if (!m)
+        return -SYNACK_ENOMEM;
+    tp->ooo = m;
+    tp->rxb = (uint8_t *)m + OOO_BYTES;
+    tp->rx_head = 0;
+    tp->nooo = 0;
     return 0;
 }
 
 bool tcp_port_in_use(synack_stack *st, uint32_t lip, uint16_t port,
                      bool reuse)
 {
-    for (tcb *tp = st->conns; tp; tp = tp->next) {
+    for (tcb *tp = st->ports[port & st->ports_mask]; tp; tp = tp->pnext) {
         if (tp->lport != port)
             continue;
         if (tp->lip != 0 && lip != 0 && tp->lip != lip)
@@ -469,7 +773,7 @@ unsigned tcp_poll_events(const tcb *tp)
         ev |= SYNACK_POLLRDHUP;
     if ((tp->state == SYNACK_ESTABLISHED ||
          tp->state == SYNACK_CLOSE_WAIT) &&
-        !tp->fin_queued && tp->txb && tp->tx_len < tp->tx_size)
+        !tp->fin_queued && (!tp->txb || tp->tx_len < tp->tx_size))
         ev |= SYNACK_POLLOUT;
     if (tp->so_error)
         ev |= SYNACK_POLLERR | SYNACK_POLLOUT;
@@ -509,27 +813,12 @@ void tcp_trace_seg(synack_stack *st, int kind, tcb *tp, const synack_seg *seg,
 
 synack_time_t tcb_deadline(const tcb *tp)
 {
-    synack_time_t d = tp->t_rexmt;
-    if (tp->t_persist < d)
-        d = tp->t_persist;
-    if (tp->t_delack < d)
-        d = tp->t_delack;
-    if (tp->t_keep < d)
-        d = tp->t_keep;
-    if (tp->t_2msl < d)
-        d = tp->t_2msl;
-    return d;
+    return earliest(tp);
 }
 
 synack_time_t tcp_deadline(const synack_stack *st)
 {
-    synack_time_t d = SYNACK_TIME_NEVER;
-    for (const tcb *tp = st->conns; tp; tp = tp->next) {
-        synack_time_t t = tcb_deadline(tp);
-        if (t < d)
-            d = t;
-    }
-    return d;
+    return st->theap_len ? st->theap[0]->wheel_at : SYNACK_TIME_NEVER;
 }
 
 void tcp_fill_info(const synack_stack *st, const tcb *tp,

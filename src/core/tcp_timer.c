@@ -256,15 +256,27 @@ void tcp_neighbour_failed(synack_stack *st, uint32_t ip, synack_time_t now)
     (void)now;
 }
 
+/* Only the connections at the top of the timer heap are looked at: those
+ * whose earliest deadline has come. Each is re-filed after its timers ran
+ * (a timer that fired re-arms itself in the future, or is off). */
 void tcp_timers(synack_stack *st, synack_time_t now)
 {
-    for (tcb *tp = st->conns; tp; tp = tp->next) {
-        if (tp->zombie || tcb_deadline(tp) > now)
-            continue;
+    while (st->theap_len && st->theap[0]->wheel_at <= now) {
+        tcb *tp = st->theap[0];
         run_timers(st, tp, now);
         if (!tp->zombie)
             tcp_notify(st, tp);
+        tcb_timer_sync(st, tp);
+        if (tp->theap_idx != TCB_NOT_FILED && tp->wheel_at <= now) {
+            /* a deadline that did not fire (a timer left on a closed
+             * connection): a self-check failure, not a busy loop */
+            st->stats.timer_misfires++;
+            tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep =
+                tp->t_2msl = SYNACK_TIME_NEVER;
+            tcb_timer_sync(st, tp);
+        }
     }
     st->cause = NULL;
-    tcp_reap(st);
+    tcp_reclaim_idle(st, now);
+    tcp_entry_done(st, NULL);
 }

@@ -37,17 +37,16 @@ int tcp_usr_connect(synack_stack *st, tcb *tp, const synack_addr *a,
         return -SYNACK_ENETUNREACH;
     tp->lip = st->cfg.ip;
     if (tp->lport == 0) {
-        tp->lport = tcp_ephemeral_port(st, tp->lip, a->ip, a->port);
-        if (tp->lport == 0)
+        uint16_t port = tcp_ephemeral_port(st, tp->lip, a->ip, a->port);
+        if (port == 0)
             return -SYNACK_EADDRNOTAVAIL;
+        tcp_bind_port(st, tp, port);
     }
     if (tcb_lookup(st, tp->lip, tp->lport, a->ip, a->port))
         return -SYNACK_EADDRNOTAVAIL;
     tp->rip = a->ip;
     tp->rport = a->port;
-    tcp_plan_conn(st, tp);
-    if (tcp_alloc_buffers(st, tp) < 0)
-        return -SYNACK_ENOMEM;
+    tcp_plan_conn(st, tp); /* (the buffers come with the data) */
     tp->iss = tcp_isn(st, tp, now);
     tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
     tp->tx_seq = tp->iss + 1;
@@ -58,6 +57,7 @@ int tcp_usr_connect(synack_stack *st, tcb *tp, const synack_addr *a,
     tcp_set_state(st, tp, SYNACK_SYN_SENT, now);
     tcp_output(st, tp, now);
     st->cause = NULL;
+    tcb_timer_sync(st, tp);
     return -SYNACK_EINPROGRESS;
 }
 
@@ -74,9 +74,10 @@ int tcp_usr_listen(synack_stack *st, tcb *tp, int backlog)
     if (tp->state != SYNACK_CLOSED || tp->conn_reported || tp->reset_done)
         return -SYNACK_EINVAL;
     if (tp->lport == 0) {
-        tp->lport = tcp_ephemeral_port(st, tp->lip, 0, 0);
-        if (tp->lport == 0)
+        uint16_t port = tcp_ephemeral_port(st, tp->lip, 0, 0);
+        if (port == 0)
             return -SYNACK_EADDRINUSE;
+        tcp_bind_port(st, tp, port);
     }
     tp->backlog = backlog;
     st->cause = "call listen";
@@ -117,6 +118,8 @@ ssize_t tcp_usr_send(synack_stack *st, tcb *tp, const uint8_t *buf,
         return -SYNACK_EPIPE;
     if (len == 0)
         return 0;
+    if (!tp->txb && tcp_alloc_tx(st, tp) < 0)
+        return -SYNACK_ENOBUFS; /* memory limit: as a full buffer would */
     uint32_t room = tp->tx_size - tp->tx_len;
     uint32_t n = (uint32_t)(len < room ? len : room);
     if (n == 0)
@@ -128,6 +131,7 @@ ssize_t tcp_usr_send(synack_stack *st, tcb *tp, const uint8_t *buf,
         memcpy(tp->txb, buf + first, n - first);
     tp->tx_len += n;
     tcp_output(st, tp, now);
+    tcb_timer_sync(st, tp);
     return (ssize_t)n;
 }
 
@@ -145,6 +149,7 @@ ssize_t tcp_usr_recv(synack_stack *st, tcb *tp, uint8_t *buf, size_t len,
         tp->rcv_opened = true;
         if (tp->state != SYNACK_CLOSED)
             tcp_output(st, tp, now); /* window update if it opened enough */
+        tcb_timer_sync(st, tp);
         return (ssize_t)n;
     }
     if (tp->so_error)
@@ -175,8 +180,6 @@ static void queue_fin(synack_stack *st, tcb *tp, synack_time_t now)
     default:
         return;
     }
-    if (!tp->txb) /* SYN-RECEIVED without buffers yet */
-        (void)tcp_alloc_buffers(st, tp);
     tcp_output(st, tp, now);
 }
 
@@ -196,6 +199,7 @@ int tcp_usr_shutdown(synack_stack *st, tcb *tp, int how, synack_time_t now)
         st->cause = NULL;
     }
     tcp_notify(st, tp);
+    tcb_timer_sync(st, tp);
     return 0;
 }
 
@@ -216,8 +220,7 @@ static void send_rst(synack_stack *st, tcb *tp, synack_time_t now)
 
 static void release_handle(synack_stack *st, tcb *tp)
 {
-    if (tp->handle >= 0 && (uint32_t)tp->handle < st->nhandles)
-        st->handles[tp->handle] = NULL;
+    stack_handle_release(st, tp->handle);
     tp->handle = -1;
 }
 
@@ -284,6 +287,7 @@ void tcp_usr_close(synack_stack *st, tcb *tp, synack_time_t now)
     if (tp->state == SYNACK_FIN_WAIT_2)
         tp->t_2msl = now + (synack_time_t)st->tun.fin_timeout * SYNACK_SEC;
     st->cause = NULL;
+    tcb_timer_sync(st, tp);
 }
 
 tcb *tcp_usr_accept(synack_stack *st, tcb *lp)
