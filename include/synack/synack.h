@@ -167,6 +167,8 @@ typedef struct synack_stack_stats {
     uint64_t tcp_recoveries, tcp_timeouts, tcp_tlp_probes, tcp_tlp_recoveries;
     uint64_t tcp_rack_reo_timeouts, tcp_rack_lost, tcp_dupthresh_lost;
     uint64_t tcp_sack_blocks_in, tcp_dsack_in, tcp_dsack_out, tcp_reordering;
+    /* segments taken by header prediction (tcp_fast_path) */
+    uint64_t tcp_fast_path;
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
     /* Must stay 0: state changes that are not edges of the RFC 9293

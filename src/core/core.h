@@ -55,6 +55,7 @@ typedef struct tunables {
     int recovery;      /* bit 0 (1): RACK loss detection (RFC 8985) */
     int early_retrans; /* 3: tail loss probe (RFC 8985 TLP); 0: off */
     int reordering;    /* initial DupThresh (RFC 6675), default 3 */
+    int fast_path;     /* header prediction on (1) or off (0) */
     char cc_name[16];  /* tcp_congestion_control */
 } tunables;
 

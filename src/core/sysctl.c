@@ -84,6 +84,10 @@ static const tunable_desc table[] = {
     {"tcp_reordering", T(reordering), 1, 1, 300,
      "initial reordering degree: duplicate ACKs or SACKed segments before "
      "a segment is deemed lost without RACK (DupThresh, default 3)"},
+    {"tcp_fast_path", T(fast_path), 1, 0, 1,
+     "header prediction for in-order data and pure ACKs (Van Jacobson's "
+     "fast path, default 1; 0 sends every segment through the full "
+     "RFC 9293 checks, for comparison)"},
     {"tcp_congestion_control", T(cc_name), 0, 0, 0,
      "congestion control of new connections: cubic (RFC 9438, default) or "
      "reno (NewReno, RFC 5681/6582); recovery always uses PRR (RFC 6937)"},
@@ -125,6 +129,7 @@ void tunables_default(tunables *t)
     t->recovery = 1;
     t->early_retrans = 3;
     t->reordering = 3;
+    t->fast_path = 1;
     memcpy(t->cc_name, "cubic", 6);
 }
 

@@ -807,6 +807,22 @@ static int syn_received_ack(synack_stack *st, tcb *tp, seg *s,
     return CONT;
 }
 
+/* Window update (RFC 9293 3.10.7.4, fifth step). */
+static void window_update(tcb *tp, const seg *s, uint32_t ack, uint32_t wnd)
+{
+    if (SEQ_LEQ(tp->snd_una, ack) &&
+        (SEQ_LT(tp->snd_wl1, s->th.seq) ||
+         (tp->snd_wl1 == s->th.seq && SEQ_LEQ(tp->snd_wl2, ack)))) {
+        tp->snd_wnd = wnd;
+        tp->snd_wl1 = s->th.seq;
+        tp->snd_wl2 = ack;
+        if (wnd > tp->max_sndwnd)
+            tp->max_sndwnd = wnd;
+        if (wnd > 0)
+            tp->t_persist = SYNACK_TIME_NEVER;
+    }
+}
+
 static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
 {
     if (!(s->flags & SYNACK_TH_ACK)) {
@@ -851,18 +867,7 @@ static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     }
     if (acked || dup || s->th.nsack)
         tcp_recovery_on_ack(st, tp, &s->th, ack, acked, dup, now);
-    /* window update (RFC 9293 3.10.7.4, fifth step) */
-    if (SEQ_LEQ(tp->snd_una, ack) &&
-        (SEQ_LT(tp->snd_wl1, s->th.seq) ||
-         (tp->snd_wl1 == s->th.seq && SEQ_LEQ(tp->snd_wl2, ack)))) {
-        tp->snd_wnd = wnd;
-        tp->snd_wl1 = s->th.seq;
-        tp->snd_wl2 = ack;
-        if (wnd > tp->max_sndwnd)
-            tp->max_sndwnd = wnd;
-        if (wnd > 0)
-            tp->t_persist = SYNACK_TIME_NEVER;
-    }
+    window_update(tp, s, ack, wnd);
     switch (tp->state) {
     case SYNACK_FIN_WAIT_1:
         /* FIN+ACK that acks our FIN: straight to TIME-WAIT at the FIN
@@ -1043,6 +1048,67 @@ static bool time_wait_reuse(synack_stack *st, tcb *tp, const seg *s,
     return true;
 }
 
+/* Header prediction (Van Jacobson; 4.4BSD tcp_input): in ESTABLISHED, a
+ * segment with only ACK (and PSH) set, exactly at RCV.NXT, the same send
+ * window, no SACK blocks, a timestamp that passes PAWS, nothing being
+ * recovered -- either a pure ACK of new data or in-order data that
+ * acknowledges nothing new -- takes the few steps the full path would
+ * take for it, and none of the checks that cannot fire. Everything it
+ * changes is what the full path would change: the invariants the tests
+ * check hold either way. Returns false to take the full path. */
+static bool fast_path(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
+{
+    const wire_tcp *th = &s->th;
+    if (tp->state != SYNACK_ESTABLISHED ||
+        (s->flags & ~SYNACK_TH_PSH) != SYNACK_TH_ACK ||
+        th->seq != tp->rcv_nxt || th->nsack || tp->ca_state != CA_OPEN ||
+        tp->lost_bytes || tp->sacked_bytes || tp->rcv_fin_pending ||
+        tp->snd_nxt != tp->snd_max || tp->dsack_pending)
+        return false;
+    if (tp->ts_ok && (!th->has_ts || ts_paws_fails(tp, s)))
+        return false;
+    uint32_t wnd = (uint32_t)th->wnd << (tp->ws_ok ? tp->snd_ws : 0);
+    if (wnd != tp->snd_wnd || wnd == 0)
+        return false;
+    uint32_t ack = th->ack;
+    if (s->dlen == 0) {
+        /* a pure ACK of new data */
+        if (!SEQ_GT(ack, tp->snd_una) || SEQ_GT(ack, tp->snd_max))
+            return false;
+        update_ts_recent(tp, s);
+        tp->persist_probes = 0;
+        uint32_t acked = ack - tp->snd_una;
+        ack_advance(st, tp, s, ack, now);
+        tcp_recovery_on_ack(st, tp, th, ack, acked, false, now);
+        window_update(tp, s, ack, wnd);
+        st->stats.tcp_fast_path++;
+        return true;
+    }
+    /* in-order data that fits, acknowledging nothing new */
+    if (ack != tp->snd_una || !tp->rxb || tp->nooo || tp->shut_rd ||
+        tp->orphan)
+        return false;
+    uint32_t room = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt
+                                                     : 0;
+    if (s->dlen > room || s->dlen > tp->rx_size - tp->rx_len)
+        return false;
+    update_ts_recent(tp, s);
+    if (!tp->orphan)
+        tp->persist_probes = 0;
+    window_update(tp, s, ack, wnd);
+    ring_write(tp, 0, s->data, s->dlen);
+    tp->rx_len += s->dlen;
+    tp->rcv_nxt += s->dlen;
+    tp->bytes_received += s->dlen;
+    tp->unacked_rcv += s->dlen;
+    if (tp->unacked_rcv >= 2u * tp->mss)
+        tp->ack_now = true;
+    else if (tp->t_delack == SYNACK_TIME_NEVER)
+        tp->t_delack = now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+    st->stats.tcp_fast_path++;
+    return true;
+}
+
 static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
                       uint32_t *iss_floor, synack_time_t now)
 {
@@ -1078,8 +1144,7 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
                size_t len, synack_time_t now)
 {
     tcb *worked = NULL; /* filed in the timer heap at the end */
-    seg s;
-    memset(&s, 0, sizeof(s));
+    seg s; /* th is filled by the parser; desc only for the trace hook */
     int r = wire_tcp_parse(p, len, ip->src, ip->dst, &s.th);
     if (r < 0) {
         stack_drop(st, -r, NULL, NULL, now);
@@ -1093,21 +1158,24 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
     s.flags = s.th.flags;
     s.seq = s.th.seq;
     synack_seg *d = &s.desc;
-    d->src = (synack_addr){ip->src, s.th.sport};
-    d->dst = (synack_addr){ip->dst, s.th.dport};
-    d->seq = s.th.seq;
-    d->ack = s.th.ack;
-    d->flags = s.th.flags;
-    d->wnd = s.th.wnd;
-    d->len = s.dlen;
-    d->has_mss = s.th.has_mss;
-    d->has_ws = s.th.has_ws;
-    d->has_ts = s.th.has_ts;
-    d->has_sackok = s.th.has_sackok;
-    d->mss = s.th.mss;
-    d->ws = s.th.ws;
-    d->tsval = s.th.tsval;
-    d->tsecr = s.th.tsecr;
+    memset(d, 0, sizeof(*d));
+    if (st->trace) { /* what the trace events show */
+        d->src = (synack_addr){ip->src, s.th.sport};
+        d->dst = (synack_addr){ip->dst, s.th.dport};
+        d->seq = s.th.seq;
+        d->ack = s.th.ack;
+        d->flags = s.th.flags;
+        d->wnd = s.th.wnd;
+        d->len = s.dlen;
+        d->has_mss = s.th.has_mss;
+        d->has_ws = s.th.has_ws;
+        d->has_ts = s.th.has_ts;
+        d->has_sackok = s.th.has_sackok;
+        d->mss = s.th.mss;
+        d->ws = s.th.ws;
+        d->tsval = s.th.tsval;
+        d->tsecr = s.th.tsecr;
+    }
     st->cur_seg = d;
     tcp_set_cause(st, "rcv", s.flags);
 
@@ -1142,6 +1210,8 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
             if (r == CONT)
                 check_fin(st, tp, &s, now);
         }
+    } else if (st->tun.fast_path && fast_path(st, tp, &s, now)) {
+        r = DONE;
     } else {
         r = sync_input(st, tp, &s, &reopen, &iss_floor, now);
     }

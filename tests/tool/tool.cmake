@@ -248,3 +248,15 @@ add_test(NAME tool_sim_pcap_scenarios
           ${SYNACK_TOOL_DIR}/pcap.sh $<TARGET_FILE:synack>)
 set_tests_properties(tool_sim_same_seed tool_sim_pcap_transfer
   tool_sim_pcap_scenarios PROPERTIES LABELS tool TIMEOUT 120)
+
+# Header prediction changes nothing on the wire (issue 6: no fast path
+# bypasses the rules): the same impaired transfer with tcp_fast_path on
+# and off gives byte-identical pcaps.
+add_test(NAME tool_sim_fast_path_same
+  COMMAND ${SYNACK_TOOL_DIR}/fast-path-same.sh $<TARGET_FILE:synack>
+          --bytes 4M --loss 2 --reorder 2 --dup 1 --seed 7)
+add_test(NAME tool_sim_fast_path_same_clean
+  COMMAND ${SYNACK_TOOL_DIR}/fast-path-same.sh $<TARGET_FILE:synack>
+          --bytes 4M --seed 8)
+set_tests_properties(tool_sim_fast_path_same tool_sim_fast_path_same_clean
+  PROPERTIES LABELS tool TIMEOUT 120)
