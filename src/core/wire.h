@@ -76,6 +76,10 @@ typedef struct wire_tcp {
  * alignment and length; an odd trailing byte is padded with zero. Calls
  * may be chained only when every len but the last is even. */
 uint32_t wire_csum_add(uint32_t sum, const void *p, size_t len);
+/* wire_csum_add over src while copying its len bytes to dst (one pass over
+ * the data instead of two; dst and src must not overlap). Same chaining
+ * rule. */
+uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
 /* Fold and complement: the checksum field value (host order). */
 uint16_t wire_csum_fold(uint32_t sum);
 /* Pseudo-header sum for TCP/UDP over IPv4 (len = TCP header + payload). */
