@@ -97,6 +97,16 @@ typedef struct synack_link_config {
      * burst_len 0 counts as 1. Counted in stats.lost and stats.burst_lost. */
     double burst_prob;
     uint32_t burst_len, burst_len_max;
+    /* Largest IP packet (bytes) the link carries; 0: no limit below the
+     * link's own, 65535 + the 14-byte Ethernet header (a 64 KiB-frame
+     * link). A longer frame is dropped (stats.too_big) -- unless tso is set
+     * and it is TCP over IPv4: the link then cuts it into segments that fit,
+     * as a NIC doing TCP segmentation offload does (sequence numbers, IP
+     * IDs, lengths and both checksums per segment; PSH and FIN only on the
+     * last, CWR only on the first). Stacks on such a link use
+     * synack_stack_config.gso_max. */
+    uint32_t mtu;
+    int tso;
 } synack_link_config;
 
 typedef struct synack_link_stats {
@@ -106,6 +116,9 @@ typedef struct synack_link_stats {
     uint64_t down_lost;  /* frames lost while the link was down (also in
                             `lost`) */
     uint64_t flaps;      /* up -> down changes */
+    uint64_t too_big;      /* frames over the MTU dropped (not in `sent`) */
+    uint64_t tso_frames;   /* frames over the MTU cut by TSO */
+    uint64_t tso_segments; /* the segments they were cut into (in `sent`) */
 } synack_link_stats;
 
 void synack_link_config_init(synack_link_config *cfg); /* no impairment */

@@ -274,6 +274,19 @@ static uint32_t seg_payload(const tcb *tp)
     return m > 64 ? m : 64;
 }
 
+/* With segmentation offload (cfg.gso_max), new data may go out in one
+ * packet of several MSS that the device cuts at its MTU -- only when an MSS
+ * of payload fills the MTU exactly, so its cuts are the segments we would
+ * have sent (a peer with a smaller MSS gets plain segments). */
+static uint32_t seg_payload_gso(const synack_stack *st, const tcb *tp)
+{
+    uint32_t m = seg_payload(tp);
+    uint32_t hl = WIRE_IPV4_HLEN + WIRE_TCP_HLEN + (tp->ts_ok ? TS_OPTLEN : 0);
+    if (st->cfg.gso_max <= st->cfg.mtu || m + hl != st->cfg.mtu)
+        return m;
+    return (st->cfg.gso_max - hl) / m * m;
+}
+
 /* Retransmit the first unacknowledged segment (fast retransmit, NewReno
  * partial ACK). */
 void tcp_retransmit_first(synack_stack *st, tcb *tp, synack_time_t now)
@@ -384,7 +397,9 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         uint32_t inflight = tp->snd_nxt - tp->snd_una;
         uint32_t usable = wnd > inflight ? wnd - inflight : 0;
         uint32_t mss = seg_payload(tp);
-        uint32_t len = min32(min32(avail, usable), mss);
+        uint32_t len = min32(min32(avail, usable), seg_payload_gso(st, tp));
+        if (len > mss)
+            len -= len % mss; /* whole MSS only; the rest waits for Nagle */
         bool retrans = SEQ_LT(tp->snd_nxt, tp->snd_max);
         bool fin = tp->fin_queued && !fin_done && off + len == tp->tx_len &&
                    off <= tp->tx_len;
@@ -397,7 +412,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
             send = true; /* persist expiry overrides SWS avoidance */
         } else if (len > 0) {
             bool all = off + len == tp->tx_len;
-            if (len == mss)
+            if (len >= mss)
                 send = true;
             else if (all && (tp->nodelay || tp->snd_max == tp->snd_una ||
                              tp->fin_queued))
