@@ -544,3 +544,16 @@ void wire_tcp_set_csum(uint8_t *p, size_t seglen, uint32_t src, uint32_t dst)
     wire_put16(p + 16, 0);
     wire_put16(p + 16, wire_csum_fold(wire_csum_add(sum, p, seglen)));
 }
+
+void wire_tcp_set_csum_sum(uint8_t *p, size_t hl, size_t seglen,
+                           uint32_t payload_sum, uint32_t src, uint32_t dst)
+{
+    /* ones'-complement addition of the two partial sums; the header is a
+     * whole number of 32-bit words, so the payload's words line up */
+    uint64_t t = (uint64_t)payload_sum +
+                 wire_csum_pseudo(src, dst, WIRE_IPPROTO_TCP, (uint16_t)seglen);
+    t = (t & 0xffffffffu) + (t >> 32);
+
+    wire_put16(p + 16, 0);
+    wire_put16(p + 16, wire_csum_fold(wire_csum_add((uint32_t)t, p, hl)));
+}

@@ -130,6 +130,11 @@ size_t wire_tcp_emit(uint8_t *p, const wire_tcp *h);
 /* Computes and stores the checksum of the segment at p (header + payload
  * already in place, seglen bytes in all). */
 void wire_tcp_set_csum(uint8_t *p, size_t seglen, uint32_t src, uint32_t dst);
+/* The same when the payload's sum is already known (payload_sum =
+ * wire_csum_add(0, payload, seglen - hl) or wire_csum_copy, e.g. taken
+ * while copying it in): only the hl header bytes at p are read. */
+void wire_tcp_set_csum_sum(uint8_t *p, size_t hl, size_t seglen,
+                           uint32_t payload_sum, uint32_t src, uint32_t dst);
 
 /* --- byte order helpers --- */
 static inline uint16_t wire_get16(const uint8_t *p)
