@@ -588,6 +588,7 @@ struct args {
     int have_port;
     int wait_closed; /* listen/connect: stay until TIME-WAIT is over */
     int stats;       /* --stats: counters on stderr at exit */
+    int offload;     /* --offload: IFF_VNET_HDR, checksum/TSO offloads */
     const char *root;
     uint32_t peer_ip;
     struct tool_opts o;
@@ -659,7 +660,12 @@ static void usage(FILE *out, enum cmd c)
             "                    synack's MAC (default: random, locally "
             "administered)\n"
             "  --gateway A.B.C.D router for destinations outside the "
-            "subnet\n",
+            "subnet\n"
+            "  --offload         TAP offloads (IFF_VNET_HDR, TUNSETOFFLOAD "
+            "checksum, TSO4,\n"
+            "                    TSO6): TCP segments of up to 64 KiB both "
+            "ways, cut at the\n"
+            "                    MTU by the kernel\n",
             c <= CMD_HTTP ? "It prints one line on stdout when it is ready "
                             "to accept connections.\n"
                           : "");
@@ -883,6 +889,10 @@ static int parse_args(const char *prog, int argc, char **argv,
                 a->stats = 1;
                 continue;
             }
+            if (strcmp(s, "--offload") == 0) {
+                a->offload = 1;
+                continue;
+            }
             if (a->cmd >= CMD_LISTEN && strcmp(s, "--wait-closed") == 0) {
                 a->wait_closed = 1;
                 continue;
@@ -973,8 +983,22 @@ static int parse_args(const char *prog, int argc, char **argv,
 /* --stats: one line for the link (both directions together), one for the
  * stack with every drop counter that moved. */
 static void print_stats(const char *prog, synack_stack *st,
-                        const synack_link *link)
+                        const synack_link *link, const synack_dev *otap)
 {
+    if (otap) { /* --offload: what the offloads did */
+        synack_tap_stats t;
+        synack_tap_get_stats(otap, &t);
+        fprintf(stderr,
+                "%s: tap: rx_frames %llu rx_gso %llu rx_csum_done %llu "
+                "rx_bad %llu tx_frames %llu tx_gso %llu tx_errors %llu\n",
+                prog, (unsigned long long)t.rx_frames,
+                (unsigned long long)t.rx_gso,
+                (unsigned long long)t.rx_csum_done,
+                (unsigned long long)t.rx_bad,
+                (unsigned long long)t.tx_frames,
+                (unsigned long long)t.tx_gso,
+                (unsigned long long)t.tx_errors);
+    }
     if (link) {
         synack_link_stats l;
         synack_link_get_stats(link, &l);
@@ -1037,6 +1061,7 @@ int live_main(int argc, char **argv)
     synack_rtloop *loop = NULL;
     synack_link *link = NULL;
     synack_dev *tap = NULL, *pa = NULL, *pb = NULL;
+    const synack_dev *rawtap = NULL; /* the TAP itself, under any wrapper */
     ctl_server *ctl = NULL;
     struct live_app app = {0};
     struct live lv = {.prog = prog, .listener = -1};
@@ -1076,6 +1101,8 @@ int live_main(int argc, char **argv)
     cfg.prefix_len = a.prefix;
     cfg.gateway = a.gateway;
     cfg.seed = a.o.seed;
+    if (a.offload)
+        cfg.gso_max = 65535; /* the kernel cuts at the TAP's MTU (1500) */
     int rc = synack_stack_new(&cfg, &st);
     if (rc < 0) {
         if (rc == -SYNACK_EINVAL)
@@ -1115,7 +1142,8 @@ int live_main(int argc, char **argv)
     synack_tap_config tc = {.ifname = a.tap,
                             .host_ip = a.have_host_ip ? a.host_ip : 0,
                             .host_prefix = a.host_prefix,
-                            .bring_up = 1};
+                            .bring_up = 1,
+                            .offload = a.offload};
     err[0] = '\0';
     rc = synack_tap_open(&tc, &tap, err, sizeof err);
     if (rc < 0) {
@@ -1123,6 +1151,7 @@ int live_main(int argc, char **argv)
                 err[0] ? err : synack_strerror(rc));
         goto out;
     }
+    rawtap = tap;
     lv.ifname = synack_tap_name(tap);
     if (!lv.ifname)
         lv.ifname = a.tap;
@@ -1312,7 +1341,7 @@ oom:
     code = TOOL_FAIL;
 out:
     if (st && loop && (a.stats || impaired(&a.o)))
-        print_stats(prog, st, link);
+        print_stats(prog, st, link, a.offload ? rawtap : NULL);
     ctl_server_close(ctl);
     synack_rtloop_del(loop);
     if (app.destroy)

@@ -153,6 +153,15 @@ typedef struct synack_tap_config {
     uint8_t host_prefix; /* with host_ip */
     int bring_up;        /* set the link up (implied by host_ip) */
     uint16_t mtu;        /* 0: leave the MTU alone */
+    /* Offloads: the interface is opened with IFF_VNET_HDR and told with
+     * TUNSETOFFLOAD that we take TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, so
+     * the kernel may hand over large TCP frames (up to 64 KiB, GSO/GRO)
+     * and frames whose checksum is left to us (the device completes it
+     * before the stack sees the frame). Frames we send that are TCP/IPv4
+     * and longer than the interface's MTU go out as one GSO frame for the
+     * kernel to cut at the MTU: set synack_stack_config.gso_max (65535)
+     * and keep the stack's mtu equal to the interface's. */
+    int offload;
 } synack_tap_config;
 
 /* 0, or a negative SYNACK_E* code with a sentence in err (which may be
@@ -162,6 +171,18 @@ int synack_tap_open(const synack_tap_config *cfg, synack_dev **out,
                     char *err, size_t errlen);
 /* The interface's name as the kernel reports it. */
 const char *synack_tap_name(const synack_dev *d);
+
+typedef struct synack_tap_stats {
+    uint64_t rx_frames, tx_frames;
+    uint64_t rx_gso;       /* received frames the kernel left unsegmented */
+    uint64_t rx_csum_done; /* checksums completed by the device */
+    uint64_t tx_gso;       /* sent as GSO frames for the kernel to cut */
+    uint64_t rx_bad;       /* frames with a virtio header that makes no
+                              sense, dropped */
+    uint64_t tx_errors;    /* writes the kernel refused or found full */
+} synack_tap_stats;
+/* Counters of a TAP device (zeros for another device). */
+void synack_tap_get_stats(const synack_dev *d, synack_tap_stats *out);
 
 /* ---- bridge --------------------------------------------------------------
  * Connect two devices back to back: what a receives is transmitted on b
