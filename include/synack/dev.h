@@ -97,6 +97,16 @@ typedef struct synack_link_config {
      * burst_len 0 counts as 1. Counted in stats.lost and stats.burst_lost. */
     double burst_prob;
     uint32_t burst_len, burst_len_max;
+    /* Largest IP packet (bytes) the link carries; 0: no limit below the
+     * link's own, 65535 + the 14-byte Ethernet header (a 64 KiB-frame
+     * link). A longer frame is dropped (stats.too_big) -- unless tso is set
+     * and it is TCP over IPv4: the link then cuts it into segments that fit,
+     * as a NIC doing TCP segmentation offload does (sequence numbers, IP
+     * IDs, lengths and both checksums per segment; PSH and FIN only on the
+     * last, CWR only on the first). Stacks on such a link use
+     * synack_stack_config.gso_max. */
+    uint32_t mtu;
+    int tso;
 } synack_link_config;
 
 typedef struct synack_link_stats {
@@ -106,6 +116,9 @@ typedef struct synack_link_stats {
     uint64_t down_lost;  /* frames lost while the link was down (also in
                             `lost`) */
     uint64_t flaps;      /* up -> down changes */
+    uint64_t too_big;      /* frames over the MTU dropped (not in `sent`) */
+    uint64_t tso_frames;   /* frames over the MTU cut by TSO */
+    uint64_t tso_segments; /* the segments they were cut into (in `sent`) */
 } synack_link_stats;
 
 void synack_link_config_init(synack_link_config *cfg); /* no impairment */
@@ -140,6 +153,15 @@ typedef struct synack_tap_config {
     uint8_t host_prefix; /* with host_ip */
     int bring_up;        /* set the link up (implied by host_ip) */
     uint16_t mtu;        /* 0: leave the MTU alone */
+    /* Offloads: the interface is opened with IFF_VNET_HDR and told with
+     * TUNSETOFFLOAD that we take TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, so
+     * the kernel may hand over large TCP frames (up to 64 KiB, GSO/GRO)
+     * and frames whose checksum is left to us (the device completes it
+     * before the stack sees the frame). Frames we send that are TCP/IPv4
+     * and longer than the interface's MTU go out as one GSO frame for the
+     * kernel to cut at the MTU: set synack_stack_config.gso_max (65535)
+     * and keep the stack's mtu equal to the interface's. */
+    int offload;
 } synack_tap_config;
 
 /* 0, or a negative SYNACK_E* code with a sentence in err (which may be
@@ -149,6 +171,18 @@ int synack_tap_open(const synack_tap_config *cfg, synack_dev **out,
                     char *err, size_t errlen);
 /* The interface's name as the kernel reports it. */
 const char *synack_tap_name(const synack_dev *d);
+
+typedef struct synack_tap_stats {
+    uint64_t rx_frames, tx_frames;
+    uint64_t rx_gso;       /* received frames the kernel left unsegmented */
+    uint64_t rx_csum_done; /* checksums completed by the device */
+    uint64_t tx_gso;       /* sent as GSO frames for the kernel to cut */
+    uint64_t rx_bad;       /* frames with a virtio header that makes no
+                              sense, dropped */
+    uint64_t tx_errors;    /* writes the kernel refused or found full */
+} synack_tap_stats;
+/* Counters of a TAP device (zeros for another device). */
+void synack_tap_get_stats(const synack_dev *d, synack_tap_stats *out);
 
 /* ---- bridge --------------------------------------------------------------
  * Connect two devices back to back: what a receives is transmitted on b

@@ -208,6 +208,18 @@ typedef struct synack_stack_config {
     void *(*mem_alloc)(void *ctx, size_t size);
     void (*mem_release)(void *ctx, void *ptr, size_t size);
     void *mem_ctx;
+    /* Segmentation offload (GSO/TSO): the largest IPv4 packet, in bytes, the
+     * device takes and cuts into MTU-sized TCP segments itself (a TAP
+     * device with IFF_VNET_HDR offloads, an in-memory link with tso set);
+     * at most 65535. 0 (the default) or a value not above mtu: off, no
+     * packet is longer than mtu. When on, a TCP data segment may carry
+     * several MSS worth of payload in one packet, but only when every
+     * MSS-sized piece fills the MTU exactly (the peer's MSS is not smaller
+     * than ours), so that the device, cutting at its MTU, rebuilds the
+     * segments the stack would have sent; retransmissions stay one MSS.
+     * The device's MTU must be this mtu. Received packets may be up to
+     * 65535 bytes whatever this says (GRO). */
+    uint32_t gso_max;
 } synack_stack_config;
 
 /* Fill cfg with defaults (MTU 1500, 1024 sockets, 256 MiB, malloc

@@ -20,7 +20,8 @@
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
-#define MAX_FRAME 9216 /* largest frame we build (jumbo MTU allowed) */
+#define MAX_FRAME 9216 /* largest frame queued while ARP resolves */
+#define MAX_IP_PACKET 65535u /* IPv4 total length is 16 bits */
 #define ARP_TABLE_SIZE 64
 #define ARP_PENDING_MAX 16
 #define OOO_MAX 16 /* out-of-order ranges kept per connection */
@@ -75,9 +76,9 @@ typedef struct arp_entry {
 
 typedef struct arp_pending {
     uint32_t nexthop;
-    uint16_t len;
+    uint32_t len;
     bool used;
-    uint8_t *frame; /* MAX_FRAME bytes, from the stack's arena */
+    uint8_t *frame; /* pend_cap bytes, from the stack's arena */
 } arp_pending;
 
 /* ---- TCP control block ---------------------------------------------------- */
@@ -293,7 +294,7 @@ struct synack_stack {
     arp_pending pend[ARP_PENDING_MAX];
 
     /* output */
-    uint8_t *txbuf; /* MAX_FRAME scratch for building one frame */
+    uint8_t *txbuf; /* txcap bytes: scratch for building one frame */
     uint16_t ip_id;
 
     /* trace and events */
@@ -306,6 +307,11 @@ struct synack_stack {
     char cause_buf[48];
     const char *cause_prefix; /* tcp_set_cause: formatted when traced */
     uint8_t cause_flags;
+
+    /* large frames and segmentation offload (sized from cfg.mtu and
+     * cfg.gso_max at synack_stack_new, so a 1500-byte stack stays small) */
+    uint32_t txcap;    /* bytes of txbuf: the largest frame we build */
+    uint32_t pend_cap; /* bytes of each ARP-pending frame */
 };
 
 /* ---- memory (control path only) ------------------------------------------- */
@@ -494,7 +500,7 @@ void tcp_rack_timeout(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_tlp_timeout(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_rto_mark(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_note_dsack(synack_stack *st, tcb *tp, uint32_t start, uint32_t end);
-void tcp_fill_sack(synack_stack *st, tcb *tp, wire_tcp *th);
+void tcp_fill_sack(synack_stack *st, tcb *tp, wire_tcp *th, unsigned room);
 /* tcp_output.c: send record r again (a retransmission). */
 void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now);
 

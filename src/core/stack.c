@@ -65,7 +65,7 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
 {
     if (!cfg || !out || !cfg->mem_alloc || !cfg->mem_release)
         return -SYNACK_EINVAL;
-    if (cfg->mtu < 576 || cfg->mtu > MAX_FRAME - WIRE_ETH_HLEN ||
+    if (cfg->mtu < 576 || cfg->gso_max > MAX_IP_PACKET ||
         cfg->prefix_len > 32 || cfg->max_sockets == 0 || cfg->ip == 0)
         return -SYNACK_EINVAL;
     synack_stack *st = cfg->mem_alloc(cfg->mem_ctx, sizeof(*st));
@@ -84,10 +84,15 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     size_t hsz = sizeof(tcb *) * st->nhandles;
     st->handles = stack_mem_get(st, hsz);
     st->hash = stack_mem_get(st, sizeof(tcb *) * hs);
-    st->txbuf = stack_mem_get(st, MAX_FRAME);
+    uint32_t ipmax = cfg->gso_max > cfg->mtu ? cfg->gso_max : cfg->mtu;
+    st->txcap = WIRE_ETH_HLEN + ipmax;
+    /* Frames waiting for ARP: up to a jumbo frame each; longer ones are
+     * dropped (TCP sends them again) rather than holding 16 x 64 KiB. */
+    st->pend_cap = st->txcap < MAX_FRAME ? st->txcap : MAX_FRAME;
+    st->txbuf = stack_mem_get(st, st->txcap);
     bool ok = st->handles && st->hash && st->txbuf;
     for (int i = 0; ok && i < ARP_PENDING_MAX; i++) {
-        st->pend[i].frame = stack_mem_get(st, MAX_FRAME);
+        st->pend[i].frame = stack_mem_get(st, st->pend_cap);
         ok = st->pend[i].frame != NULL;
     }
     if (!ok) {
@@ -114,9 +119,9 @@ void synack_stack_del(synack_stack *st)
     tcp_tables_free(st);
     stack_mem_put(st, st->handles, sizeof(tcb *) * st->nhandles);
     stack_mem_put(st, st->hash, sizeof(tcb *) * (st->hash_mask + 1));
-    stack_mem_put(st, st->txbuf, MAX_FRAME);
+    stack_mem_put(st, st->txbuf, st->txcap);
     for (int i = 0; i < ARP_PENDING_MAX; i++)
-        stack_mem_put(st, st->pend[i].frame, MAX_FRAME);
+        stack_mem_put(st, st->pend[i].frame, st->pend_cap);
     st->cfg.mem_release(st->cfg.mem_ctx, st, sizeof(*st));
 }
 
@@ -356,13 +361,13 @@ synack_time_t arp_deadline(const synack_stack *st)
 static void arp_queue(synack_stack *st, arp_entry *e, size_t len,
                       synack_time_t now)
 {
-    for (int i = 0; i < ARP_PENDING_MAX; i++) {
+    for (int i = 0; len <= st->pend_cap && i < ARP_PENDING_MAX; i++) {
         arp_pending *p = &st->pend[i];
         if (p->used)
             continue;
         p->used = true;
         p->nexthop = e->ip;
-        p->len = (uint16_t)len;
+        p->len = (uint32_t)len;
         memcpy(p->frame, st->txbuf, len);
         return;
     }
@@ -465,7 +470,7 @@ static void icmp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
         stack_drop(st, SYNACK_DROP_ICMP_UNHANDLED, NULL, NULL, now);
         return;
     }
-    if (L4_OFF + len > MAX_FRAME || WIRE_IPV4_HLEN + len > st->cfg.mtu) {
+    if (L4_OFF + len > st->txcap || WIRE_IPV4_HLEN + len > st->cfg.mtu) {
         stack_drop(st, SYNACK_DROP_ICMP_TOO_BIG, NULL, NULL, now);
         return;
     }

@@ -67,6 +67,23 @@ static void copy_out_ring(const tcb *tp, uint32_t off, uint8_t *dst,
         memcpy(dst + first, tp->txb, len - first);
 }
 
+/* copy_out_ring, summing the payload on the way (one pass instead of
+ * two); the sum chains only across an even first piece. */
+static uint32_t copy_out_ring_csum(const tcb *tp, uint32_t off, uint8_t *dst,
+                                   uint32_t len)
+{
+    uint32_t pos = (tp->tx_head + off) % tp->tx_size;
+    uint32_t first = min32(len, tp->tx_size - pos);
+    if ((first & 1) && len > first) {
+        copy_out_ring(tp, off, dst, len);
+        return wire_csum_add(0, dst, len);
+    }
+    uint32_t s = wire_csum_copy(0, dst, tp->txb + pos, first);
+    if (len > first)
+        s = wire_csum_copy(s, dst + first, tp->txb, len - first);
+    return s;
+}
+
 static void seg_desc(synack_seg *d, const wire_tcp *th, uint32_t src,
                      uint32_t dst, uint32_t len)
 {
@@ -138,15 +155,24 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
                 tp->rcv_nxt + ((uint32_t)th.wnd << (tp->ws_ok ? tp->rcv_ws : 0));
             if (SEQ_GT(edge, tp->rcv_adv))
                 tp->rcv_adv = edge;
-            if (flags & SYNACK_TH_ACK)
-                tcp_fill_sack(st, tp, &th);
+            if (flags & SYNACK_TH_ACK && tp->sack_ok) {
+                /* SACK blocks only where they fit: the payload was sized
+                 * for the MSS with timestamps, and each segment the device
+                 * cuts from a GSO packet carries the same options */
+                uint32_t per = len < tp->mss ? len : tp->mss;
+                uint32_t used = WIRE_IPV4_HLEN + (uint32_t)wire_tcp_hdr_len(&th);
+                uint32_t room = st->cfg.mtu > used + per
+                                    ? st->cfg.mtu - used - per
+                                    : 0;
+                unsigned max = room >= 12 ? (room - 4) / 8 : 0;
+                tcp_fill_sack(st, tp, &th, max);
+            }
         }
     }
     uint8_t *p = st->txbuf + L4_OFF;
     size_t hl = wire_tcp_emit(p, &th);
-    if (len)
-        copy_out_ring(tp, off, p + hl, len);
-    wire_tcp_set_csum(p, hl + len, tp->lip, tp->rip);
+    uint32_t psum = len ? copy_out_ring_csum(tp, off, p + hl, len) : 0;
+    wire_tcp_set_csum_sum(p, hl, hl + len, psum, tp->lip, tp->rip);
 
     if (flags & SYNACK_TH_ACK) {
         tp->last_ack_sent = tp->rcv_nxt;
@@ -277,6 +303,19 @@ static uint32_t seg_payload(const tcb *tp)
 {
     uint32_t m = tp->mss;
     return m > 64 ? m : 64;
+}
+
+/* With segmentation offload (cfg.gso_max), new data may go out in one
+ * packet of several MSS that the device cuts at its MTU -- only when an MSS
+ * of payload fills the MTU exactly, so its cuts are the segments we would
+ * have sent (a peer with a smaller MSS gets plain segments). */
+static uint32_t seg_payload_gso(const synack_stack *st, const tcb *tp)
+{
+    uint32_t m = seg_payload(tp);
+    uint32_t hl = WIRE_IPV4_HLEN + WIRE_TCP_HLEN + (tp->ts_ok ? TS_OPTLEN : 0);
+    if (st->cfg.gso_max <= st->cfg.mtu || m + hl != st->cfg.mtu)
+        return m;
+    return (st->cfg.gso_max - hl) / m * m;
 }
 
 /* Send record r of the scoreboard again. */
@@ -411,7 +450,12 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         uint32_t pipe = tcp_inflight(tp);
         uint32_t ucwnd = cwnd > pipe ? cwnd - pipe : 0;
         uint32_t usable = min32(uwnd, ucwnd);
-        uint32_t len = min32(min32(avail, usable), mss);
+        /* a GSO packet is one scoreboard record per MSS: room for them */
+        uint32_t recs = tp->rec_cap - tp->rec_n;
+        uint32_t gso = min32(seg_payload_gso(st, tp), recs * mss);
+        uint32_t len = min32(min32(avail, usable), gso > mss ? gso : mss);
+        if (len > mss)
+            len -= len % mss; /* whole MSS only; the rest waits for Nagle */
         bool retrans = SEQ_LT(tp->snd_nxt, tp->snd_max);
         bool fin = tp->fin_queued && !fin_done && off + len == tp->tx_len &&
                    off <= tp->tx_len;
@@ -424,7 +468,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
             send = true; /* persist expiry overrides SWS avoidance */
         } else if (len > 0) {
             bool all = off + len == tp->tx_len;
-            if (len == mss)
+            if (len >= mss)
                 send = true;
             else if (all && (tp->nodelay || tp->snd_max == tp->snd_una ||
                              tp->fin_queued))
@@ -446,8 +490,17 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (tp->snd_una == tp->snd_max)
             tp->first_unacked = now;
         send_segment(st, tp, tp->snd_nxt, flags, off, len, retrans, now);
-        tcp_rec_add(tp, tp->snd_nxt, tp->snd_nxt + len + (fin ? 1u : 0u), fin,
-                    now);
+        /* one record per MSS, so that SACK and RACK judge a GSO packet
+         * segment by segment, as the receiver sees it */
+        for (uint32_t o = 0; o < len || (o == 0 && fin); o += mss) {
+            uint32_t e = o + mss < len ? o + mss : len;
+            bool last = e == len;
+            tcp_rec_add(tp, tp->snd_nxt + o,
+                        tp->snd_nxt + e + (last && fin ? 1u : 0u),
+                        last && fin, now);
+            if (last)
+                break;
+        }
         if (tp->ca_state == CA_RECOVERY)
             tp->prr_out += len + (fin ? 1u : 0u);
         if (tp->tlp_probe)

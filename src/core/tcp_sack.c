@@ -629,13 +629,16 @@ static void add_block(wire_tcp *th, unsigned max, unsigned from, uint32_t s,
     th->nsack++;
 }
 
-/* Fill th's SACK blocks: the D-SACK first, then the range holding the
- * newest out-of-order segment, then the others from the highest down. */
-void tcp_fill_sack(synack_stack *st, tcb *tp, wire_tcp *th)
+/* Fill th's SACK blocks (at most `room`): the D-SACK first, then the
+ * range holding the newest out-of-order segment, then the others from the
+ * highest down. */
+void tcp_fill_sack(synack_stack *st, tcb *tp, wire_tcp *th, unsigned room)
 {
-    if (!tp->sack_ok)
-        return;
     unsigned max = th->has_ts ? 3 : 4;
+    if (room < max)
+        max = room; /* what fits in the segment (a full data segment: 0) */
+    if (!tp->sack_ok || max == 0)
+        return;
     th->nsack = 0;
     unsigned from = 0;
     if (tp->dsack_pending) {

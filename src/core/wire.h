@@ -81,6 +81,10 @@ typedef struct wire_tcp {
  * alignment and length; an odd trailing byte is padded with zero. Calls
  * may be chained only when every len but the last is even. */
 uint32_t wire_csum_add(uint32_t sum, const void *p, size_t len);
+/* wire_csum_add over src while copying its len bytes to dst (one pass over
+ * the data instead of two; dst and src must not overlap). Same chaining
+ * rule. */
+uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
 /* Fold and complement: the checksum field value (host order). */
 uint16_t wire_csum_fold(uint32_t sum);
 /* Pseudo-header sum for TCP/UDP over IPv4 (len = TCP header + payload). */
@@ -133,6 +137,11 @@ size_t wire_tcp_emit(uint8_t *p, const wire_tcp *h);
 /* Computes and stores the checksum of the segment at p (header + payload
  * already in place, seglen bytes in all). */
 void wire_tcp_set_csum(uint8_t *p, size_t seglen, uint32_t src, uint32_t dst);
+/* The same when the payload's sum is already known (payload_sum =
+ * wire_csum_add(0, payload, seglen - hl) or wire_csum_copy, e.g. taken
+ * while copying it in): only the hl header bytes at p are read. */
+void wire_tcp_set_csum_sum(uint8_t *p, size_t hl, size_t seglen,
+                           uint32_t payload_sum, uint32_t src, uint32_t dst);
 
 /* --- byte order helpers --- */
 static inline uint16_t wire_get16(const uint8_t *p)

@@ -12,17 +12,23 @@
  * Per frame, in this order: global 1-based index, source MAC learning,
  * serialization at the sender (rate limit, queue limit), link down, loss
  * burst (running or starting), loss (pattern or random), delay + jitter,
- * reorder hold, corruption, duplication, forwarding.
+ * reorder hold, corruption, duplication, forwarding. A frame over the MTU
+ * is first cut into segments (TSO) or dropped; each segment then goes
+ * through all of the above as a frame of its own.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <synack/dev.h>
 
+#include "core/wire.h"
+
 #define FRAME_STD_CAP 2048u /* pooled buffer size; any Ethernet frame fits */
-#define FRAME_MAX 65535u    /* longest frame the link accepts */
+#define FRAME_MAX (65535u + 14u) /* longest frame: a 64 KiB IP packet */
 #define FREELIST_MAX 1024u  /* pooled buffers kept for reuse */
+#define BIG_FREELIST_MAX 128u /* pooled FRAME_MAX buffers (8 MiB) */
 #define FDB_MAX 1024u       /* learned MACs; beyond this, unknown = flood */
 #define DUP_GAP SYNACK_USEC /* the duplicate trails the original by this */
 #define REORDER_MIN SYNACK_MSEC
@@ -72,6 +78,9 @@ struct synack_link {
     size_t nfdb, cap_fdb;
     struct frame *free_frames;
     size_t nfree;
+    struct frame *free_big; /* FRAME_MAX buffers (64 KiB frames) */
+    size_t nfree_big;
+    uint8_t *seg_buf; /* TSO: one segment being built (mtu + 14 bytes) */
     int down;           /* synack_link_set_down */
     uint32_t burst_left; /* frames still to drop in the current burst */
 };
@@ -148,8 +157,14 @@ static struct frame *frame_get(synack_link *l, const uint8_t *data, size_t len)
         f = l->free_frames;
         l->free_frames = f->next_free;
         l->nfree--;
+    } else if (len > FRAME_STD_CAP && l->free_big) {
+        f = l->free_big;
+        l->free_big = f->next_free;
+        l->nfree_big--;
     } else {
-        size_t cap = len <= FRAME_STD_CAP ? FRAME_STD_CAP : len;
+        /* large frames get the largest buffer, so they can be pooled too:
+         * a 64 KiB-frame link allocates nothing per frame once warm */
+        size_t cap = len <= FRAME_STD_CAP ? FRAME_STD_CAP : FRAME_MAX;
         f = malloc(sizeof *f + cap);
         if (!f)
             return NULL;
@@ -172,6 +187,10 @@ static void frame_put(synack_link *l, struct frame *f)
         f->next_free = l->free_frames;
         l->free_frames = f;
         l->nfree++;
+    } else if (l && f->cap == FRAME_MAX && l->nfree_big < BIG_FREELIST_MAX) {
+        f->next_free = l->free_big;
+        l->free_big = f;
+        l->nfree_big++;
     } else {
         free(f);
     }
@@ -374,18 +393,10 @@ static synack_time_t reorder_hold(synack_link *l)
 
 /* ---- device ops ----------------------------------------------------------- */
 
-static int port_transmit(synack_dev *d, const uint8_t *frame, size_t len,
-                         synack_time_t now)
+static int transmit_one(struct port *p, const uint8_t *frame, size_t len,
+                        synack_time_t now)
 {
-    struct port *p = (struct port *)(void *)d;
     synack_link *l = p->link;
-    if (!l)
-        return -SYNACK_ENOBUFS;
-    if (len > FRAME_MAX)
-        return -SYNACK_EMSGSIZE;
-    if (!frame && len)
-        return -SYNACK_EINVAL;
-
     uint64_t index = ++l->tx_index;
     l->stats.sent++;
     fdb_learn(l, p, frame, len);
@@ -445,6 +456,103 @@ static int port_transmit(synack_dev *d, const uint8_t *frame, size_t len,
     }
     frame_put(l, f);
     return rc;
+}
+
+/* ---- TCP segmentation offload ------------------------------------------ */
+
+/* A TCP/IPv4 frame: where its headers end and its payload starts. */
+struct tcp_frame {
+    size_t ihl, thl, hdrs; /* IP header, TCP header, Ethernet+IP+TCP */
+    size_t payload;        /* bytes after the headers, per the IP length */
+};
+
+static int tcp_frame_parse(const uint8_t *f, size_t len, struct tcp_frame *t)
+{
+    if (len < WIRE_ETH_HLEN + WIRE_IPV4_HLEN + WIRE_TCP_HLEN ||
+        wire_get16(f + 12) != WIRE_ETHERTYPE_IPV4)
+        return -1;
+    const uint8_t *ip = f + WIRE_ETH_HLEN;
+    t->ihl = (size_t)(ip[0] & 0x0f) * 4;
+    size_t total = wire_get16(ip + 2);
+    if ((ip[0] >> 4) != 4 || ip[9] != WIRE_IPPROTO_TCP ||
+        t->ihl < WIRE_IPV4_HLEN || total > len - WIRE_ETH_HLEN ||
+        total < t->ihl + WIRE_TCP_HLEN ||
+        (wire_get16(ip + 6) & (WIRE_IP_MF | WIRE_IP_OFFMASK)))
+        return -1;
+    t->thl = (size_t)(ip[t->ihl + 12] >> 4) * 4;
+    if (t->thl < WIRE_TCP_HLEN || t->ihl + t->thl > total)
+        return -1;
+    t->hdrs = WIRE_ETH_HLEN + t->ihl + t->thl;
+    t->payload = total - t->ihl - t->thl;
+    return 0;
+}
+
+/* Cut a TCP/IPv4 frame longer than the MTU into segments that fit, each
+ * sent as a frame of its own. Returns the first error, after trying all. */
+static int tso_transmit(struct port *p, const uint8_t *f, size_t len,
+                        synack_time_t now)
+{
+    synack_link *l = p->link;
+    struct tcp_frame t;
+    if (tcp_frame_parse(f, len, &t) != 0 ||
+        l->cfg.mtu <= t.ihl + t.thl) {
+        l->stats.too_big++;
+        return -SYNACK_EMSGSIZE;
+    }
+    size_t mss = l->cfg.mtu - t.ihl - t.thl;
+    const uint8_t *ip = f + WIRE_ETH_HLEN, *th = ip + t.ihl;
+    uint32_t seq = wire_get32(th + 4), src = wire_get32(ip + 12),
+             dst = wire_get32(ip + 16);
+    uint16_t id = wire_get16(ip + 4);
+    uint8_t flags = th[13];
+    uint8_t *s = l->seg_buf, *sip = s + WIRE_ETH_HLEN, *sth = sip + t.ihl;
+    int rc = 0;
+    l->stats.tso_frames++;
+    for (size_t off = 0; off < t.payload; off += mss) {
+        size_t n = t.payload - off < mss ? t.payload - off : mss;
+        bool last = off + n == t.payload;
+        memcpy(s, f, t.hdrs);
+        /* TCP: sequence, flags, checksum over pseudo-header and segment */
+        wire_put32(sth + 4, seq + (uint32_t)off);
+        sth[13] = (uint8_t)(flags & ~(last ? 0 : (SYNACK_TH_FIN | SYNACK_TH_PSH)) &
+                            ~(off ? 0x80 /* CWR */ : 0));
+        sth[16] = sth[17] = 0;
+        uint32_t sum = wire_csum_pseudo(src, dst, WIRE_IPPROTO_TCP,
+                                        (uint16_t)(t.thl + n));
+        sum = wire_csum_add(sum, sth, t.thl);
+        sum = wire_csum_copy(sum, sth + t.thl, f + t.hdrs + off, n);
+        wire_put16(sth + 16, wire_csum_fold(sum));
+        /* IP: length, a fresh ID per segment, header checksum */
+        wire_put16(sip + 2, (uint16_t)(t.ihl + t.thl + n));
+        wire_put16(sip + 4, (uint16_t)(id + off / mss));
+        sip[10] = sip[11] = 0;
+        wire_put16(sip + 10, wire_csum_fold(wire_csum_add(0, sip, t.ihl)));
+        l->stats.tso_segments++;
+        int r = transmit_one(p, s, t.hdrs + n, now);
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
+    return rc;
+}
+
+static int port_transmit(synack_dev *d, const uint8_t *frame, size_t len,
+                         synack_time_t now)
+{
+    struct port *p = (struct port *)(void *)d;
+    synack_link *l = p->link;
+    if (!l)
+        return -SYNACK_ENOBUFS;
+    if (len > FRAME_MAX)
+        return -SYNACK_EMSGSIZE;
+    if (!frame && len)
+        return -SYNACK_EINVAL;
+    if (l->cfg.mtu && len > WIRE_ETH_HLEN + (size_t)l->cfg.mtu) {
+        if (l->cfg.tso)
+            return tso_transmit(p, frame, len, now);
+        l->stats.too_big++;
+        return -SYNACK_EMSGSIZE;
+    }
+    return transmit_one(p, frame, len, now);
 }
 
 static int port_poll(synack_dev *d, synack_time_t now)
@@ -537,10 +645,19 @@ int synack_link_new(const synack_link_config *cfg, synack_link **out)
         return -SYNACK_EINVAL;
     if (cfg->loss_pattern_len && !cfg->loss_pattern)
         return -SYNACK_EINVAL;
+    if (cfg->mtu > 65535 || (cfg->mtu && cfg->mtu < 68))
+        return -SYNACK_EINVAL;
     synack_link *l = calloc(1, sizeof *l);
     if (!l)
         return -SYNACK_ENOMEM;
     l->cfg = *cfg;
+    if (cfg->mtu && cfg->tso) {
+        l->seg_buf = malloc(WIRE_ETH_HLEN + (size_t)cfg->mtu);
+        if (!l->seg_buf) {
+            free(l);
+            return -SYNACK_ENOMEM;
+        }
+    }
     uint64_t s = cfg->seed;
     for (int i = 0; i < 4; i++)
         l->rng[i] = splitmix64(&s);
@@ -561,6 +678,12 @@ void synack_link_del(synack_link *l)
         l->free_frames = f->next_free;
         free(f);
     }
+    while (l->free_big) {
+        struct frame *f = l->free_big;
+        l->free_big = f->next_free;
+        free(f);
+    }
+    free(l->seg_buf);
     free(l->ports);
     free(l->fdb);
     free(l);

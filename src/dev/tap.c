@@ -3,12 +3,23 @@
  * /dev/net/tun, non-blocking, driven by the real-time loop through fd().
  * Optionally sets up the kernel's side (address, link up, MTU) with the
  * classic interface ioctls, so one command is enough.
+ *
+ * With offloads (cfg.offload) every frame is preceded by a struct
+ * virtio_net_hdr both ways. Toward the kernel, a TCP/IPv4 frame over the
+ * MTU is sent as GSO (gso_type TCPV4, gso_size = what fills the MTU) with
+ * the checksum left partial (NEEDS_CSUM, the field holding the
+ * pseudo-header sum, as Linux's own TSO path does), so the kernel cuts it
+ * -- or delivers it whole to its own TCP -- without summing it again. From
+ * the kernel, frames may be GRO/GSO super-frames and may need their
+ * checksum completed (NEEDS_CSUM): done here, so the stack gets an
+ * ordinary, fully checksummed frame.
  */
 #define _GNU_SOURCE /* struct ifreq */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -17,19 +28,28 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <synack/dev.h>
 
-#define TAP_MAX_FRAME 65536
+#include "core/wire.h"
+
+#define TAP_MAX_FRAME (65536 + 64) /* a 64 KiB IP packet + Ethernet */
+#define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
+#define TCP_HDRS_MAX (WIRE_ETH_HLEN + 60 + 60)
 #define TAP_BATCH 256 /* frames read per poll before yielding */
 #define TAP_TXQLEN 10000 /* kernel queue toward us (default 1000 overflows) */
 
 typedef struct tap_dev {
     synack_dev dev;
     int fd;
+    int vnet;     /* IFF_VNET_HDR: a virtio_net_hdr before every frame */
+    uint32_t mtu; /* the interface's, for gso_size */
     char name[IFNAMSIZ];
-    uint8_t buf[TAP_MAX_FRAME];
+    synack_tap_stats stats;
+    uint8_t hdrs[TCP_HDRS_MAX]; /* GSO send: headers, checksum partial */
+    uint8_t buf[VNET_HLEN + TAP_MAX_FRAME];
 } tap_dev;
 
 static void say(char *err, size_t len, const char *fmt, ...)
@@ -68,29 +88,128 @@ static const char *hint(int e)
     return (e == EPERM || e == EACCES) ? " (needs root or CAP_NET_ADMIN)" : "";
 }
 
+/* Header lengths of a TCP/IPv4 frame longer than the MTU, or 0 when the
+ * frame is something else (it then goes out as it is). */
+static size_t gso_hdrs(const tap_dev *t, const uint8_t *f, size_t len,
+                       size_t *ihl, size_t *thl)
+{
+    if (len <= WIRE_ETH_HLEN + (size_t)t->mtu ||
+        len < WIRE_ETH_HLEN + WIRE_IPV4_HLEN + WIRE_TCP_HLEN ||
+        wire_get16(f + 12) != WIRE_ETHERTYPE_IPV4)
+        return 0;
+    const uint8_t *ip = f + WIRE_ETH_HLEN;
+    *ihl = (size_t)(ip[0] & 0x0f) * 4;
+    size_t total = wire_get16(ip + 2);
+    if ((ip[0] >> 4) != 4 || ip[9] != WIRE_IPPROTO_TCP ||
+        *ihl < WIRE_IPV4_HLEN || total != len - WIRE_ETH_HLEN ||
+        total < *ihl + WIRE_TCP_HLEN)
+        return 0;
+    *thl = (size_t)(ip[*ihl + 12] >> 4) * 4;
+    if (*thl < WIRE_TCP_HLEN || *ihl + *thl >= total ||
+        t->mtu <= *ihl + *thl)
+        return 0;
+    return WIRE_ETH_HLEN + *ihl + *thl;
+}
+
 static int tap_transmit(synack_dev *d, const uint8_t *frame, size_t len,
                         synack_time_t now)
 {
     (void)now;
     tap_dev *t = (tap_dev *)d;
-    ssize_t n = write(t->fd, frame, len);
-    if (n == (ssize_t)len)
+    ssize_t n;
+    size_t want = len;
+    if (!t->vnet) {
+        n = write(t->fd, frame, len);
+    } else {
+        struct virtio_net_hdr vh;
+        struct iovec iov[3];
+        size_t ihl = 0, thl = 0, hl = gso_hdrs(t, frame, len, &ihl, &thl);
+        memset(&vh, 0, sizeof(vh));
+        iov[0] = (struct iovec){&vh, VNET_HLEN};
+        want += VNET_HLEN;
+        if (hl) {
+            /* the headers go from a copy whose checksum field holds the
+             * pseudo-header sum (not complemented) over the whole TCP
+             * length; the payload is written from the frame itself */
+            const uint8_t *ip = frame + WIRE_ETH_HLEN;
+            memcpy(t->hdrs, frame, hl);
+            uint32_t ps = wire_csum_pseudo(
+                wire_get32(ip + 12), wire_get32(ip + 16), WIRE_IPPROTO_TCP,
+                (uint16_t)(len - WIRE_ETH_HLEN - ihl));
+            wire_put16(t->hdrs + WIRE_ETH_HLEN + ihl + 16,
+                       (uint16_t)~wire_csum_fold(ps));
+            vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+            vh.hdr_len = (uint16_t)hl;
+            vh.gso_size = (uint16_t)(t->mtu - ihl - thl);
+            vh.csum_start = (uint16_t)(WIRE_ETH_HLEN + ihl);
+            vh.csum_offset = 16;
+            iov[1] = (struct iovec){t->hdrs, hl};
+            iov[2] = (struct iovec){(void *)(uintptr_t)(frame + hl),
+                                    len - hl};
+            n = writev(t->fd, iov, 3);
+            t->stats.tx_gso++;
+        } else {
+            iov[1] = (struct iovec){(void *)(uintptr_t)frame, len};
+            n = writev(t->fd, iov, 2);
+        }
+    }
+    if (n == (ssize_t)want) {
+        t->stats.tx_frames++;
         return 0;
+    }
     /* a full queue (EAGAIN) or a refused frame: the stack retransmits */
+    t->stats.tx_errors++;
     return -SYNACK_ENOBUFS;
+}
+
+/* A frame read with its virtio_net_hdr: complete a partial checksum. Returns
+ * 0, or -1 to drop the frame. */
+static int vnet_rx_fixup(tap_dev *t, const struct virtio_net_hdr *vh,
+                         uint8_t *f, size_t len)
+{
+    if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+        t->stats.rx_gso++;
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        return 0;
+    size_t start = vh->csum_start, at = start + vh->csum_offset;
+    if (start >= len || at + 2 > len)
+        return -1;
+    /* the field holds the pseudo-header sum: summing from csum_start to
+     * the end with it in place and complementing gives the checksum */
+    wire_put16(f + at, wire_csum_fold(wire_csum_add(0, f + start,
+                                                    len - start)));
+    t->stats.rx_csum_done++;
+    return 0;
 }
 
 static int tap_poll(synack_dev *d, synack_time_t now)
 {
     tap_dev *t = (tap_dev *)d;
+    size_t skip = t->vnet ? VNET_HLEN : 0;
     int got = 0;
     while (got < TAP_BATCH) {
         ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
         if (n <= 0)
             break; /* EAGAIN: drained; errors are retried at the next poll */
         got++;
+        if ((size_t)n < skip) {
+            t->stats.rx_bad++;
+            continue;
+        }
+        uint8_t *f = t->buf + skip;
+        size_t len = (size_t)n - skip;
+        if (t->vnet) {
+            struct virtio_net_hdr vh;
+            memcpy(&vh, t->buf, sizeof(vh));
+            if (vnet_rx_fixup(t, &vh, f, len) != 0) {
+                t->stats.rx_bad++;
+                continue;
+            }
+        }
+        t->stats.rx_frames++;
         if (t->dev.rx)
-            t->dev.rx(t->dev.rx_ctx, t->buf, (size_t)n, now);
+            t->dev.rx(t->dev.rx_ctx, f, len, now);
     }
     return got;
 }
@@ -177,6 +296,25 @@ static int host_setup(const tap_dev *t, const synack_tap_config *cfg,
     return rc;
 }
 
+/* The interface's MTU as it is now (GSO frames are cut to fit it). */
+static int read_mtu(tap_dev *t, char *err, size_t errlen)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, t->name, sizeof(ifr.ifr_name));
+    if (s < 0 || ioctl(s, SIOCGIFMTU, &ifr) < 0) {
+        int e = errno;
+        say(err, errlen, "%s: read the MTU: %s", t->name, strerror(e));
+        if (s >= 0)
+            close(s);
+        return errno_code(e);
+    }
+    close(s);
+    t->mtu = (uint32_t)ifr.ifr_mtu;
+    return 0;
+}
+
 int synack_tap_open(const synack_tap_config *cfg, synack_dev **out,
                     char *err, size_t errlen)
 {
@@ -201,7 +339,7 @@ int synack_tap_open(const synack_tap_config *cfg, synack_dev **out,
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (cfg->offload ? IFF_VNET_HDR : 0);
     memcpy(ifr.ifr_name, cfg->ifname, strlen(cfg->ifname));
     if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
@@ -217,13 +355,34 @@ int synack_tap_open(const synack_tap_config *cfg, synack_dev **out,
     t->name[IFNAMSIZ - 1] = '\0';
     t->dev.ops = &tap_ops;
     t->dev.name = t->name;
+    if (cfg->offload) {
+        unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+        if (ioctl(t->fd, TUNSETOFFLOAD, off) < 0) {
+            int e = errno;
+            say(err, errlen, "%s: TUNSETOFFLOAD (checksum, TSO4, TSO6): %s",
+                t->name, strerror(e));
+            tap_destroy(&t->dev);
+            return errno_code(e);
+        }
+        t->vnet = 1;
+    }
     int rc = host_setup(t, cfg, err, errlen);
+    if (rc == 0)
+        rc = read_mtu(t, err, errlen);
     if (rc < 0) {
         tap_destroy(&t->dev);
         return rc;
     }
     *out = &t->dev;
     return 0;
+}
+
+void synack_tap_get_stats(const synack_dev *d, synack_tap_stats *out)
+{
+    if (d && d->ops == &tap_ops)
+        *out = ((const tap_dev *)d)->stats;
+    else
+        memset(out, 0, sizeof(*out));
 }
 
 const char *synack_tap_name(const synack_dev *d)

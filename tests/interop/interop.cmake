@@ -35,6 +35,9 @@ synack_interop(5-states 600)
 synack_interop(6-refused-reset 600)
 synack_interop(7-impaired 1200)
 synack_interop(8-pcap 900 FIXTURES_REQUIRED synack_interop_pcaps)
+# Case 10: TAP offloads (IFF_VNET_HDR, GSO/TSO, partial checksums), data
+# both ways, byte-exact.
+synack_interop(10-offload 600)
 
 # Case 9 (issue 5, acceptance 5): 100 MiB each way, one direction after the
 # other, under --loss 5% --reorder 2% --dup 1% --corrupt 0.1% on synack's

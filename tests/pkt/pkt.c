@@ -25,6 +25,11 @@ static void capture(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
     }
     if (wire_ipv4_parse(f + 14, len - 14, &ih) < 0)
         fail_msg("stack sent an invalid IPv4 packet");
+    /* never more than the link's MTU (options included: SACK blocks on a
+     * full-sized data segment must not push it over) */
+    if (ih.total_len > e->mtu)
+        fail_msg("stack sent a %u-byte IP packet on a %u-byte MTU",
+                 ih.total_len, e->mtu);
     if (ih.proto != WIRE_IPPROTO_TCP) {
         e->nonip_frames++;
         return;
@@ -82,6 +87,7 @@ void pkt_setup(pkt_env *e, const char *const *sysctls)
         cfg.isn_secret[i] = (uint8_t)(i * 17 + 3);
     cfg.output = capture;
     cfg.output_ctx = e;
+    e->mtu = cfg.mtu;
     assert_int_equal(synack_stack_new(&cfg, &e->st), 0);
     synack_set_trace(e->st, trace, e);
     synack_stack_stats s;

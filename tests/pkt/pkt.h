@@ -57,6 +57,7 @@ typedef struct pkt_env {
     uint32_t iss;  /* local ISS */
     uint16_t rport; /* remote port in use */
     uint16_t lport; /* local port in use */
+    uint16_t mtu;   /* the stack's MTU: no IP packet may be larger */
 } pkt_env;
 
 /* Options for the remote side of a handshake. */

@@ -253,6 +253,35 @@ static void receiver_dsack(void **state)
     pkt_teardown(&e, false);
 }
 
+/* A data segment sized by the MSS has no room for SACK blocks beside its
+ * timestamps: it goes without them (the pure ACKs carry them) rather than
+ * over the MTU -- the harness fails any packet above the MTU; a small one
+ * carries them. */
+static void sack_blocks_never_exceed_mtu(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l;
+    pkt_peer_opts o = {.mss = MSS, .ws = -1, .ts = true, .tsval = 5,
+                       .sack = true};
+    int s = pkt_open_passive(&e, &l, &o);
+    uint32_t r = PKT_RISN + 1, x = e.iss + 1;
+    pkt_inject_ts(&e, A, r + 500, x, 65535, 6, 0, data, 100); /* a hole */
+    pkt_expect(&e, A, x, r, 0);
+    uint32_t mss = pkt_info(&e, s).snd_mss;
+    pkt_setopt_int(&e, s, SYNACK_TCP_NODELAY, 1);
+    assert_int_equal(synack_send(e.st, s, data, mss + 100, e.now),
+                     (ssize_t)(mss + 100));
+    const pkt_seg *g = pkt_expect(&e, A, x, r, mss);
+    assert_int_equal(g->th.nsack, 0);
+    g = pkt_expect(&e, A | SYNACK_TH_PSH, x + mss, r, 100);
+    uint32_t b[] = {r + 500, r + 600};
+    assert_blocks(g, b, 1);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_teardown(&e, false);
+}
+
 /* ---- sender: RACK, recovery, PRR ------------------------------------------ */
 
 /* Ten segments; the first is lost and the peer SACKs the others as they
@@ -548,6 +577,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(receiver_reports_blocks),
         cmocka_unit_test(receiver_three_blocks_with_ts),
         cmocka_unit_test(receiver_dsack),
+        cmocka_unit_test(sack_blocks_never_exceed_mtu),
         cmocka_unit_test(rack_reordering_window),
         cmocka_unit_test(rack_three_sacked_immediate),
         cmocka_unit_test(prr_spreads_the_reduction),

@@ -47,3 +47,11 @@ foreach(part 0 1 2)
   target_include_directories(${_n} PRIVATE ${PROJECT_SOURCE_DIR}/tools)
   target_compile_definitions(${_n} PRIVATE CHAOS_PART=${part})
 endforeach()
+
+# Large frames (a 64 KiB-frame link) and segmentation offload (gso_max with
+# a link that cuts at its MTU), end to end through simnet.
+synack_test(test_gso SOURCES
+  ${PROJECT_SOURCE_DIR}/tests/sim/test_gso.c
+  ${PROJECT_SOURCE_DIR}/tests/sim/simnet.c
+  LIB)
+set_tests_properties(test_gso PROPERTIES LABELS sim)

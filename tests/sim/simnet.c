@@ -103,6 +103,7 @@ typedef struct side {
     int verbose;  /* print every trace event to stderr */
     uint32_t edges[SYNACK__STATE_COUNT]; /* edges seen: bit `to` of [from] */
     unsigned peer_mtu;  /* the other stack's IP MTU */
+    unsigned rx_mtu;    /* gso_max: our own MTU, checked on arrival */
     uint64_t oversize;  /* segments sent that exceed peer_mtu */
     unsigned oversize_len;
     char first_bad[256];
@@ -175,10 +176,14 @@ static void on_trace(void *ctx, const synack_trace_event *ev)
     side *s = ctx;
     if (s->verbose)
         print_event(s, ev);
-    if (ev->kind == SYNACK_TRACE_SEG_OUT && ev->seg && ev->seg->len) {
+    /* With segmentation offload the link cuts what is sent: the segments
+     * are checked as they arrive instead. */
+    int check_out = ev->kind == SYNACK_TRACE_SEG_OUT && !s->rx_mtu;
+    int check_in = ev->kind == SYNACK_TRACE_SEG_IN && s->rx_mtu;
+    if ((check_out || check_in) && ev->seg && ev->seg->len) {
         /* IP + TCP headers, timestamps the only option on data segments */
         unsigned ip_len = 40 + (ev->seg->has_ts ? 12u : 0u) + ev->seg->len;
-        if (ip_len > s->peer_mtu) {
+        if (ip_len > (check_out ? s->peer_mtu : s->rx_mtu)) {
             if (!s->oversize)
                 s->oversize_len = ip_len;
             s->oversize++;
@@ -336,6 +341,8 @@ static int new_stack(sim *s, side *d, const char *name, uint32_t ip,
     uint16_t mtu = d == &s->a ? s->p->mtu_a : s->p->mtu_b;
     if (mtu)
         c.mtu = mtu;
+    if (d == &s->a || !s->p->gso_a_only)
+        c.gso_max = s->p->gso_max;
     c.seed = mix64(s->p->seed * 2 + seed_off);
     for (int i = 0; i < 16; i += 8) {
         uint64_t k = mix64(s->p->seed ^ (0x5ec7e7ULL << 8) ^ (seed_off << 40) ^
@@ -788,6 +795,11 @@ int simnet_run(const simnet_params *p, simnet_result *r)
     }
     s->a.peer_mtu = p->mtu_b ? p->mtu_b : 1500;
     s->b.peer_mtu = p->mtu_a ? p->mtu_a : 1500;
+    if (p->gso_max) { /* A's segments are checked at B, and so on */
+        s->b.rx_mtu = s->a.peer_mtu;
+        if (!p->gso_a_only)
+            s->a.rx_mtu = s->b.peer_mtu;
+    }
     if (new_stack(s, &s->a, "A", A_IP, 1, 1) < 0 ||
         new_stack(s, &s->b, "B", B_IP, 2, 2) < 0)
         goto out;

@@ -69,6 +69,11 @@ typedef struct simnet_params {
     /* IP MTU of A's and B's interface (0: 1500). No data segment may be
      * larger than the receiving side's MTU (MSS option, RFC 9293 3.7.1). */
     uint16_t mtu_a, mtu_b;
+    /* synack_stack_config.gso_max of both stacks (0: off). The link must
+     * then cut the large segments (link.mtu, link.tso); the MTU check above
+     * applies to the segments as they arrive. */
+    uint32_t gso_max;
+    int gso_a_only; /* B without gso_max */
 } simnet_params;
 
 typedef struct simnet_result {

@@ -6,3 +6,12 @@ synack_test(test_wire SOURCES
 synack_test(test_names SOURCES
   ${PROJECT_SOURCE_DIR}/tests/unit/test_names.c
   ${PROJECT_SOURCE_DIR}/src/core/names.c)
+# The word-at-a-time checksum against a byte-at-a-time reference.
+synack_test(test_csum SOURCES
+  ${PROJECT_SOURCE_DIR}/tests/unit/test_csum.c
+  ${PROJECT_SOURCE_DIR}/src/core/wire.c)
+# The same checks on the portable loop (no SSE2).
+synack_test(test_csum_portable SOURCES
+  ${PROJECT_SOURCE_DIR}/tests/unit/test_csum.c
+  ${PROJECT_SOURCE_DIR}/src/core/wire.c)
+target_compile_definitions(test_csum_portable PRIVATE SYNACK_CSUM_PORTABLE)
