@@ -465,22 +465,41 @@ void pkt_inject_syn(pkt_env *e, const pkt_peer_opts *o)
     pkt_inject_th(e, &th, NULL, 0);
 }
 
+static void peer_header(pkt_env *e, wire_tcp *th, uint8_t flags,
+                        uint32_t seq, uint32_t ack, uint16_t wnd)
+{
+    memset(th, 0, sizeof(*th));
+    th->sport = e->rport;
+    th->dport = e->lport;
+    th->seq = seq;
+    th->ack = ack;
+    th->flags = flags;
+    th->wnd = wnd;
+}
+
 void pkt_inject_ts(pkt_env *e, uint8_t flags, uint32_t seq, uint32_t ack,
                    uint16_t wnd, uint32_t tsval, uint32_t tsecr,
                    const void *data, size_t len)
 {
     wire_tcp th;
-    memset(&th, 0, sizeof(th));
-    th.sport = e->rport;
-    th.dport = e->lport;
-    th.seq = seq;
-    th.ack = ack;
-    th.flags = flags;
-    th.wnd = wnd;
+    peer_header(e, &th, flags, seq, ack, wnd);
     th.has_ts = 1;
     th.tsval = tsval;
     th.tsecr = tsecr;
     pkt_inject_th(e, &th, data, len);
+}
+
+void pkt_inject_sack(pkt_env *e, uint32_t seq, uint32_t ack,
+                     const uint32_t *blocks, unsigned n)
+{
+    wire_tcp th;
+    peer_header(e, &th, SYNACK_TH_ACK, seq, ack, 65535);
+    th.nsack = (uint8_t)(n < WIRE_TCP_MAX_SACK ? n : WIRE_TCP_MAX_SACK);
+    for (unsigned i = 0; i < th.nsack; i++) {
+        th.sack[i].start = blocks[2 * i];
+        th.sack[i].end = blocks[2 * i + 1];
+    }
+    pkt_inject_th(e, &th, NULL, 0);
 }
 
 synack_time_t pkt_saw_time(const pkt_env *e, int from, int to)

@@ -150,6 +150,10 @@ void pkt_inject_syn(pkt_env *e, const pkt_peer_opts *o);
 void pkt_inject_ts(pkt_env *e, uint8_t flags, uint32_t seq, uint32_t ack,
                    uint16_t wnd, uint32_t tsval, uint32_t tsecr,
                    const void *data, size_t len);
+/* An ACK (window 65535) from the peer with n SACK blocks: blocks holds
+ * start,end pairs. */
+void pkt_inject_sack(pkt_env *e, uint32_t seq, uint32_t ack,
+                     const uint32_t *blocks, unsigned n);
 /* Time of the most recent traced transition from -> to; fails the test
  * if there was none. */
 synack_time_t pkt_saw_time(const pkt_env *e, int from, int to);

@@ -26,26 +26,6 @@ static synack_stack_stats stats(pkt_env *e)
     return s;
 }
 
-/* An ACK from the peer with SACK blocks (pairs start,end; n blocks). */
-static void inject_sack(pkt_env *e, uint32_t seq, uint32_t ack,
-                        const uint32_t *blk, unsigned n)
-{
-    wire_tcp th;
-    memset(&th, 0, sizeof(th));
-    th.sport = e->rport;
-    th.dport = e->lport;
-    th.seq = seq;
-    th.ack = ack;
-    th.flags = A;
-    th.wnd = 65535;
-    th.nsack = (uint8_t)n;
-    for (unsigned i = 0; i < n; i++) {
-        th.sack[i].start = blk[2 * i];
-        th.sack[i].end = blk[2 * i + 1];
-    }
-    pkt_inject_th(e, &th, NULL, 0);
-}
-
 static void assert_blocks(const pkt_seg *g, const uint32_t *blk, unsigned n)
 {
     if (g->th.nsack != n)
@@ -302,7 +282,7 @@ static void rack_reordering_window(void **state)
         pkt_expect(&e, A, x + i * MSS, r, MSS);
     pkt_run_for(&e, 10 * MS);
     uint32_t b[] = {x + MSS, x + 2 * MSS};
-    inject_sack(&e, r, x, b, 1);
+    pkt_inject_sack(&e, r, x, b, 1);
     pkt_expect_none(&e);
     /* the reordering window runs out 10 ms + 2.5 ms after the send */
     pkt_run_until(&e, t0 + 12 * MS);
@@ -318,7 +298,7 @@ static void rack_reordering_window(void **state)
     /* the rest arrive: SACKs of segments 2..9, nothing more is resent
      * but new data under PRR */
     uint32_t b2[] = {x + MSS, x + 10 * MSS};
-    inject_sack(&e, r, x, b2, 1);
+    pkt_inject_sack(&e, r, x, b2, 1);
     pkt_seg g;
     while (pkt_pop(&e, &g))
         assert_true(SEQ_GEQ(g.th.seq, x + 10 * MSS) || g.len == 0);
@@ -347,7 +327,7 @@ static void rack_three_sacked_immediate(void **state)
         pkt_expect(&e, A, x + i * MSS, r, MSS);
     pkt_run_for(&e, 10 * MS);
     uint32_t b[] = {x + MSS, x + 4 * MSS};
-    inject_sack(&e, r, x, b, 1);
+    pkt_inject_sack(&e, r, x, b, 1);
     pkt_expect(&e, A, x, r, MSS); /* at once */
     assert_int_equal(stats(&e).tcp_rack_reo_timeouts, 0);
     assert_int_equal(synack_abort(e.st, s, e.now), 0);
@@ -382,7 +362,7 @@ static void prr_spreads_the_reduction(void **state)
     uint32_t sent = 0;
     for (uint32_t k = 1; k < 20; k++) {
         uint32_t b[] = {base + MSS, base + (k + 1) * MSS};
-        inject_sack(&e, r, base, b, 1);
+        pkt_inject_sack(&e, r, base, b, 1);
         while (pkt_pop(&e, &g))
             if (g.len)
                 sent++;
@@ -412,7 +392,7 @@ static void rto_skips_sacked(void **state)
         pkt_expect(&e, A, x + i * MSS, r, MSS);
     pkt_run_for(&e, 10 * MS);
     uint32_t b[] = {x + 2 * MSS, x + 4 * MSS};
-    inject_sack(&e, r, x, b, 1); /* 0 and 1 missing: 2 and 3 SACKed */
+    pkt_inject_sack(&e, r, x, b, 1); /* 0 and 1 missing: 2 and 3 SACKed */
     /* RACK: two SACKed, the reordering window, then both are lost; with
      * nothing delivered since, PRR's slow-start bound lets one go */
     pkt_run_for(&e, 5 * MS);
@@ -477,7 +457,7 @@ static void tlp_dsack_means_no_loss(void **state)
     pkt_expect(&e, A, x + MSS, r, MSS); /* the probe */
     uint32_t cw = pkt_info(&e, s).cwnd;
     uint32_t d[] = {x + MSS, x + 2 * MSS};
-    inject_sack(&e, r, x + 2 * MSS, d, 1); /* ACK + D-SACK of the probe */
+    pkt_inject_sack(&e, r, x + 2 * MSS, d, 1); /* ACK + D-SACK of the probe */
     assert_int_equal(stats(&e).tcp_dsack_in, 1);
     assert_int_equal(stats(&e).tcp_tlp_recoveries, 0);
     assert_true(pkt_info(&e, s).cwnd >= cw);

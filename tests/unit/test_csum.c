@@ -15,22 +15,10 @@
 #include <cmocka.h>
 
 #include "core/wire.h"
+#include "unit/testrand.h"
 
 #define MAXLEN 2048
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static void rng_fill(uint64_t *s, uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)rng_next(s);
-}
 
 /* RFC 1071 section 4.1, byte by byte: big-endian 16-bit words, an odd last
  * byte padded with zero, carries folded at the end. Returns the folded sum
