@@ -304,7 +304,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (parse_exact(hdr, got.hlen, &again) != 0 || !same(&got, &again, 1))
             __builtin_trap();
     }
-    /* Emit what was understood and parse it again. */
+    /* Emit what was understood and parse it again. The emitter pads each
+     * option group to 4 bytes, so SACK blocks that fit beside compact or
+     * repeated options on the wire may not all fit in what it writes: keep
+     * those that do (its contract: the caller sizes nsack). */
+    while (got.nsack && wire_tcp_hdr_len(&got) > 60)
+        got.nsack--;
     round_trip(&got);
     return 0;
 }
