@@ -1048,7 +1048,7 @@ static void print_stats(const char *prog, synack_stack *st,
             "%s: recovery: recoveries %llu timeouts %llu tlp_probes %llu "
             "tlp_recoveries %llu rack_lost %llu dupthresh_lost %llu "
             "rack_reo_timeouts %llu sack_blocks_in %llu dsack_in %llu "
-            "dsack_out %llu\n",
+            "dsack_out %llu undos %llu\n",
             prog, (unsigned long long)s.tcp_recoveries,
             (unsigned long long)s.tcp_timeouts,
             (unsigned long long)s.tcp_tlp_probes,
@@ -1058,7 +1058,8 @@ static void print_stats(const char *prog, synack_stack *st,
             (unsigned long long)s.tcp_rack_reo_timeouts,
             (unsigned long long)s.tcp_sack_blocks_in,
             (unsigned long long)s.tcp_dsack_in,
-            (unsigned long long)s.tcp_dsack_out);
+            (unsigned long long)s.tcp_dsack_out,
+            (unsigned long long)s.tcp_undos);
 }
 
 static int impaired(const struct tool_opts *o)

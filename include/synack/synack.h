@@ -169,6 +169,9 @@ typedef struct synack_stack_stats {
     uint64_t tcp_sack_blocks_in, tcp_dsack_in, tcp_dsack_out, tcp_reordering;
     /* segments taken by header prediction (tcp_fast_path) */
     uint64_t tcp_fast_path;
+    /* window reductions undone: D-SACKs showed every retransmission of
+     * the recovery or timeout was spurious */
+    uint64_t tcp_undos;
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
     /* Must stay 0: state changes that are not edges of the RFC 9293

@@ -179,6 +179,9 @@ struct tcb {
     /* congestion control (RFC 5681, 6582, 6937; tcp_cc.c) */
     uint32_t cwnd, ssthresh, recover, dupacks, ca_acked;
     uint32_t prr_delivered, prr_out, recover_fs; /* PRR (RFC 6937) */
+    /* undo of a reduction D-SACKs show was spurious: the window before
+     * it, SND.UNA when it began, retransmissions not yet D-SACKed */
+    uint32_t prior_cwnd, prior_ssthresh, undo_marker, undo_retrans;
     uint32_t persist_backoff, keep_probes, persist_probes;
     /* SACK, RACK-TLP (tcp_sack.c) */
     uint32_t rec_cap, rec_head, rec_n;
@@ -231,6 +234,7 @@ struct tcb {
     bool tlp_probe : 1; /* tcp_output may send one segment beyond cwnd */
     bool tlp_on : 1, tlp_retrans : 1;
     bool dsack_pending : 1;
+    bool undo_on : 1; /* prior_cwnd/ssthresh hold an undoable reduction */
     bool rcv_fin_pending : 1; /* FIN seen beyond a hole */
     bool fin_queued : 1;  /* FIN to follow the queued data */
     bool fin_rcvd : 1;    /* peer's FIN consumed: EOF after rx drains */
@@ -479,6 +483,9 @@ const tcp_cc_ops *tcp_cc_default(const synack_stack *st);
 void tcp_cc_enter_recovery(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_cc_prr(tcb *tp, uint32_t delivered, uint32_t pipe);
 void tcp_cc_exit_recovery(tcb *tp);
+/* A reduction begins (recovery, or a first timeout): remember what to
+ * restore if D-SACKs show every retransmission of it was spurious. */
+void tcp_cc_undo_begin(tcb *tp);
 
 /* Loss recovery, SACK, RACK-TLP (tcp_sack.c). */
 uint32_t tcp_rec_cap(uint32_t tx_size);

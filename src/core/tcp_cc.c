@@ -228,8 +228,18 @@ const tcp_cc_ops *tcp_cc_default(const synack_stack *st)
 
 /* ---- recovery and PRR (RFC 6937) ---------------------------------------- */
 
+void tcp_cc_undo_begin(tcb *tp)
+{
+    tp->prior_cwnd = tp->cwnd;
+    tp->prior_ssthresh = tp->ssthresh;
+    tp->undo_marker = tp->snd_una;
+    tp->undo_retrans = 0;
+    tp->undo_on = true;
+}
+
 void tcp_cc_enter_recovery(synack_stack *st, tcb *tp, synack_time_t now)
 {
+    tcp_cc_undo_begin(tp);
     tp->recover_fs = tp->snd_max - tp->snd_una;
     tp->ssthresh = tp->cc->ssthresh(tp, now);
     tp->prr_delivered = 0;

@@ -335,6 +335,8 @@ void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
         flags |= SYNACK_TH_PSH;
     send_segment(st, tp, r->start, flags, off, len, true, now);
     tcp_rec_sent_again(st, tp, r, now);
+    if (tp->undo_on && tp->ca_state != CA_OPEN)
+        tp->undo_retrans++;
     tp->rtt_timing = false; /* Karn */
     if (tp->ca_state == CA_RECOVERY)
         tp->prr_out += r->end - r->start;

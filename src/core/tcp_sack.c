@@ -298,9 +298,38 @@ static bool is_dsack(const tcb *tp, const wire_tcp *th, uint32_t ack)
     return false;
 }
 
+/* Every retransmission of the last reduction came back as a D-SACK: the
+ * originals had arrived, nothing was lost (RFC 3708's detection; the
+ * response as Linux's undo, RFC 4015 in spirit): the window goes back to
+ * what it was, and segments still marked lost are in flight after all. */
+static void undo_reduction(synack_stack *st, tcb *tp)
+{
+    if (tp->cwnd < tp->prior_cwnd)
+        tp->cwnd = tp->prior_cwnd;
+    if (tp->ssthresh < tp->prior_ssthresh)
+        tp->ssthresh = tp->prior_ssthresh;
+    for (uint32_t i = 0; i < tp->rec_n; i++) {
+        txrec *r = rec_at(tp, i);
+        if ((r->fl & (TXR_LOST | TXR_RETRANS)) == TXR_LOST)
+            drop_flags(tp, r, rec_len(r), TXR_LOST);
+    }
+    if (tp->ca_state != CA_OPEN) {
+        tp->ca_state = CA_OPEN;
+        tp->in_recovery = false;
+        tp->dupacks = 0;
+        tp->ca_acked = 0;
+    }
+    tp->undo_on = false;
+    st->stats.tcp_undos++;
+}
+
 static void on_dsack(synack_stack *st, tcb *tp, uint32_t start, uint32_t end)
 {
     st->stats.tcp_dsack_in++;
+    /* a duplicate of data the episode resent: [undo_marker, recover) */
+    if (tp->undo_on && tp->undo_retrans && SEQ_GEQ(start, tp->undo_marker) &&
+        SEQ_LT(start, tp->recover) && --tp->undo_retrans == 0)
+        undo_reduction(st, tp);
     /* a TLP retransmission that turned out unnecessary: no loss */
     if (tp->tlp_on && tp->tlp_retrans && SEQ_LEQ(end, tp->tlp_high) &&
         SEQ_GT(end, tp->tlp_high - tp->mss - 1))
@@ -573,6 +602,10 @@ void tcp_rto_mark(synack_stack *st, tcb *tp, synack_time_t now)
 {
     st->stats.tcp_timeouts++;
     if (tp->ca_state != CA_LOSS) {
+        /* (from recovery: the window before that reduction is the one
+         * to restore) */
+        if (tp->ca_state == CA_OPEN)
+            tcp_cc_undo_begin(tp);
         tp->ssthresh = tp->cc->ssthresh(tp, now);
         tp->recover = tp->snd_max;
     }

@@ -378,6 +378,50 @@ static void prr_spreads_the_reduction(void **state)
     pkt_teardown(&e, false);
 }
 
+/* Reordering, not loss: RACK deems the first segment lost and resends
+ * it, then the peer's ACK carries a D-SACK for it -- the original had
+ * arrived. Every retransmission of the recovery was spurious: the window
+ * goes back to what it was (RFC 3708 detection, Linux's undo). Without
+ * the D-SACK the reduction stays. */
+static void dsack_undoes_spurious_recovery(void **state)
+{
+    (void)state;
+    for (int with_dsack = 1; with_dsack >= 0; with_dsack--) {
+        pkt_env e;
+        const char *sys[] = {"tcp_wmem=4096 262144 262144", NULL};
+        int s = open_sack(&e, sys);
+        uint32_t x = e.iss + 1, r = PKT_RISN + 1;
+        synack_send(e.st, s, data, 10 * MSS, e.now);
+        for (uint32_t i = 0; i < 10; i++)
+            pkt_expect(&e, A, x + i * MSS, r, MSS);
+        uint32_t cw = pkt_info(&e, s).cwnd;
+        pkt_run_for(&e, 10 * MS);
+        uint32_t b[] = {x + MSS, x + 4 * MSS};
+        pkt_inject_sack(&e, r, x, b, 1);
+        pkt_expect(&e, A, x, r, MSS); /* resent at once: three SACKed */
+        assert_string_equal(pkt_info(&e, s).ca_state, "recovery");
+        assert_true(pkt_info(&e, s).cwnd < cw);
+        /* the original first segment arrives late, then the resent one */
+        pkt_inject(&e, A, r, x + 4 * MSS, 65535, NULL, 0);
+        uint32_t d[] = {x, x + MSS};
+        if (with_dsack)
+            pkt_inject_sack(&e, r, x + 10 * MSS, d, 1);
+        else
+            pkt_inject(&e, A, r, x + 10 * MSS, 65535, NULL, 0);
+        synack_conn_info ci = pkt_info(&e, s);
+        assert_string_equal(ci.ca_state, "open");
+        if (with_dsack) {
+            assert_int_equal(stats(&e).tcp_undos, 1);
+            assert_true(ci.cwnd >= cw);
+        } else {
+            assert_int_equal(stats(&e).tcp_undos, 0);
+            assert_true(ci.cwnd < cw);
+        }
+        assert_int_equal(synack_abort(e.st, s, e.now), 0);
+        pkt_teardown(&e, false);
+    }
+}
+
 /* An RTO with SACK information resends only what was not SACKed. */
 static void rto_skips_sacked(void **state)
 {
@@ -562,6 +606,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rack_three_sacked_immediate),
         cmocka_unit_test(prr_spreads_the_reduction),
         cmocka_unit_test(rto_skips_sacked),
+        cmocka_unit_test(dsack_undoes_spurious_recovery),
         cmocka_unit_test(tlp_resends_last_segment),
         cmocka_unit_test(tlp_dsack_means_no_loss),
         cmocka_unit_test(tlp_sends_new_data),
