@@ -1044,22 +1044,9 @@ static void print_stats(const char *prog, synack_stack *st,
         any = 1;
     }
     fprintf(stderr, "%s\n", any ? "" : " none");
-    fprintf(stderr,
-            "%s: recovery: recoveries %llu timeouts %llu tlp_probes %llu "
-            "tlp_recoveries %llu rack_lost %llu dupthresh_lost %llu "
-            "rack_reo_timeouts %llu sack_blocks_in %llu dsack_in %llu "
-            "dsack_out %llu undos %llu\n",
-            prog, (unsigned long long)s.tcp_recoveries,
-            (unsigned long long)s.tcp_timeouts,
-            (unsigned long long)s.tcp_tlp_probes,
-            (unsigned long long)s.tcp_tlp_recoveries,
-            (unsigned long long)s.tcp_rack_lost,
-            (unsigned long long)s.tcp_dupthresh_lost,
-            (unsigned long long)s.tcp_rack_reo_timeouts,
-            (unsigned long long)s.tcp_sack_blocks_in,
-            (unsigned long long)s.tcp_dsack_in,
-            (unsigned long long)s.tcp_dsack_out,
-            (unsigned long long)s.tcp_undos);
+    fprintf(stderr, "%s: recovery:", prog);
+    tool_print_recovery(stderr, &s);
+    fputc('\n', stderr);
 }
 
 static int impaired(const struct tool_opts *o)

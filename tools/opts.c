@@ -505,3 +505,26 @@ const char *opts_fmt_size(uint64_t bytes, char *buf, size_t len)
         snprintf(buf, len, "%.1f %s", v, units[u]);
     return buf;
 }
+
+void tool_print_recovery(FILE *f, const synack_stack_stats *s)
+{
+    const struct {
+        const char *name;
+        uint64_t v;
+    } c[] = {
+        {"fast_path", s->tcp_fast_path},
+        {"recoveries", s->tcp_recoveries},
+        {"timeouts", s->tcp_timeouts},
+        {"tlp_probes", s->tcp_tlp_probes},
+        {"tlp_recoveries", s->tcp_tlp_recoveries},
+        {"rack_lost", s->tcp_rack_lost},
+        {"dupthresh_lost", s->tcp_dupthresh_lost},
+        {"rack_reo_timeouts", s->tcp_rack_reo_timeouts},
+        {"sack_blocks_in", s->tcp_sack_blocks_in},
+        {"dsack_in", s->tcp_dsack_in},
+        {"dsack_out", s->tcp_dsack_out},
+        {"undos", s->tcp_undos},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        fprintf(f, " %s %llu", c[i].name, (unsigned long long)c[i].v);
+}

@@ -81,4 +81,9 @@ void opts_print_help(FILE *out);
 /* "1.5 KiB", "10 MiB", "123 bytes": human size into buf. */
 const char *opts_fmt_size(uint64_t bytes, char *buf, size_t len);
 
+/* The stack's loss-recovery counters as " name value" pairs (fast_path
+ * first), no newline: the --stats recovery line and synack sim's summary
+ * print the same set. */
+void tool_print_recovery(FILE *f, const synack_stack_stats *s);
+
 #endif

@@ -1673,16 +1673,9 @@ static void print_summary(struct sim *sim, int code)
     for (int i = 0; i < 2; i++) {
         synack_stack_stats st;
         synack_stack_get_stats(sim->s[i].st, &st);
-        printf("  %-13s %c fast_path %llu recoveries %llu timeouts %llu "
-               "tlp %llu sack_blocks %llu dsack_out %llu undos %llu\n",
-               i ? "" : "recovery", sim->s[i].name,
-               (unsigned long long)st.tcp_fast_path,
-               (unsigned long long)st.tcp_recoveries,
-               (unsigned long long)st.tcp_timeouts,
-               (unsigned long long)st.tcp_tlp_probes,
-               (unsigned long long)st.tcp_sack_blocks_in,
-               (unsigned long long)st.tcp_dsack_out,
-               (unsigned long long)st.tcp_undos);
+        printf("  %-13s %c", i ? "" : "recovery", sim->s[i].name);
+        tool_print_recovery(stdout, &st);
+        putchar('\n');
     }
     for (int i = 0; i < 2; i++) {
         struct side *sd = &sim->s[i];

@@ -496,8 +496,7 @@ void tcp_rec_clear(tcb *tp);
 uint32_t tcp_inflight(const tcb *tp);
 txrec *tcp_rec_next_lost(const tcb *tp);
 void tcp_rec_collapse(tcb *tp, txrec *r, uint32_t max);
-void tcp_rec_sent_again(synack_stack *st, tcb *tp, txrec *r,
-                        synack_time_t now);
+void tcp_rec_sent_again(tcb *tp, txrec *r, synack_time_t now);
 void tcp_arm_tlp_or_rto(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_rearm_tlp(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,

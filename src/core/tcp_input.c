@@ -892,6 +892,18 @@ static int check_ack(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     return CONT;
 }
 
+/* Delayed ACK for in-order data: at least every second full-sized
+ * segment, else within tcp_delack_ms. */
+static void delayed_ack(synack_stack *st, tcb *tp, uint32_t dlen,
+                        synack_time_t now)
+{
+    tp->unacked_rcv += dlen;
+    if (tp->unacked_rcv >= 2u * tp->mss)
+        tp->ack_now = true;
+    else if (tp->t_delack == SYNACK_TIME_NEVER)
+        tp->t_delack = now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+}
+
 static int process_text(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
 {
     if (s->dlen == 0)
@@ -937,13 +949,7 @@ static int process_text(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     if (filled) {
         tp->ack_now = true;
     } else if (in_order) {
-        /* delayed ACK: at least every second full-sized segment */
-        tp->unacked_rcv += s->dlen;
-        if (tp->unacked_rcv >= 2u * tp->mss)
-            tp->ack_now = true;
-        else if (tp->t_delack == SYNACK_TIME_NEVER)
-            tp->t_delack =
-                now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+        delayed_ack(st, tp, s->dlen, now);
     }
     if (tp->rcv_fin_pending && tp->rcv_fin_seq == tp->rcv_nxt)
         process_fin(st, tp, now);
@@ -1093,18 +1099,10 @@ static bool fast_path(synack_stack *st, tcb *tp, seg *s, synack_time_t now)
     if (s->dlen > room || s->dlen > tp->rx_size - tp->rx_len)
         return false;
     update_ts_recent(tp, s);
-    if (!tp->orphan)
-        tp->persist_probes = 0;
+    tp->persist_probes = 0; /* not an orphan (checked above) */
     window_update(tp, s, ack, wnd);
-    ring_write(tp, 0, s->data, s->dlen);
-    tp->rx_len += s->dlen;
-    tp->rcv_nxt += s->dlen;
-    tp->bytes_received += s->dlen;
-    tp->unacked_rcv += s->dlen;
-    if (tp->unacked_rcv >= 2u * tp->mss)
-        tp->ack_now = true;
-    else if (tp->t_delack == SYNACK_TIME_NEVER)
-        tp->t_delack = now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+    reass(st, tp, s, now); /* in order, no ranges held: a plain append */
+    delayed_ack(st, tp, s->dlen, now);
     st->stats.tcp_fast_path++;
     return true;
 }

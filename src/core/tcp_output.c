@@ -334,7 +334,7 @@ void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
     if (len && off + len == tp->tx_len)
         flags |= SYNACK_TH_PSH;
     send_segment(st, tp, r->start, flags, off, len, true, now);
-    tcp_rec_sent_again(st, tp, r, now);
+    tcp_rec_sent_again(tp, r, now);
     if (tp->undo_on && tp->ca_state != CA_OPEN)
         tp->undo_retrans++;
     tp->rtt_timing = false; /* Karn */
@@ -446,10 +446,10 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         uint32_t inflight = tp->snd_nxt - tp->snd_una;
         uint32_t uwnd = tp->snd_wnd > inflight ? tp->snd_wnd - inflight : 0;
         uint32_t mss = seg_payload(tp);
+        uint32_t pipe = tcp_inflight(tp);
         uint32_t cwnd = tp->cwnd + limited_transmit(tp);
         if (tp->tlp_probe)
-            cwnd = tcp_inflight(tp) + mss; /* the probe: one segment */
-        uint32_t pipe = tcp_inflight(tp);
+            cwnd = pipe + mss; /* the probe: one segment */
         uint32_t ucwnd = cwnd > pipe ? cwnd - pipe : 0;
         uint32_t usable = min32(uwnd, ucwnd);
         /* a GSO packet is one scoreboard record per MSS: room for them */
@@ -505,8 +505,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         }
         if (tp->ca_state == CA_RECOVERY)
             tp->prr_out += len + (fin ? 1u : 0u);
-        if (tp->tlp_probe)
-            tp->tlp_probe = false;
+        tp->tlp_probe = false;
         if (!retrans && !tp->rtt_timing && !tp->ts_ok) {
             tp->rtt_timing = true;
             tp->rtt_seq = tp->snd_nxt;

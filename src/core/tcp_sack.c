@@ -140,9 +140,8 @@ void tcp_rec_collapse(tcb *tp, txrec *r, uint32_t max)
     }
 }
 
-void tcp_rec_sent_again(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
+void tcp_rec_sent_again(tcb *tp, txrec *r, synack_time_t now)
 {
-    (void)st;
     if (!(r->fl & TXR_RETRANS))
         tp->retrans_bytes += rec_len(r);
     r->fl |= TXR_RETRANS | TXR_EVER_RT;
@@ -284,7 +283,7 @@ static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack, uint32_t fack
 }
 
 /* Is the first block a D-SACK (RFC 2883 4)? */
-static bool is_dsack(const tcb *tp, const wire_tcp *th, uint32_t ack)
+static bool is_dsack(const wire_tcp *th, uint32_t ack)
 {
     if (th->nsack == 0)
         return false;
@@ -294,7 +293,6 @@ static bool is_dsack(const tcb *tp, const wire_tcp *th, uint32_t ack)
     if (th->nsack > 1 && SEQ_GEQ(s0, th->sack[1].start) &&
         SEQ_LEQ(e0, th->sack[1].end))
         return true;
-    (void)tp;
     return false;
 }
 
@@ -355,7 +353,7 @@ static uint32_t apply_sack(synack_stack *st, tcb *tp, const wire_tcp *th,
     uint32_t n = th->nsack;
     uint32_t first = 0;
     st->stats.tcp_sack_blocks_in += n;
-    if (is_dsack(tp, th, ack)) {
+    if (is_dsack(th, ack)) {
         on_dsack(st, tp, th->sack[0].start, th->sack[0].end);
         first = 1;
     }

@@ -38,6 +38,17 @@ static void assert_blocks(const pkt_seg *g, const uint32_t *blk, unsigned n)
                      blk[2 * i + 1]);
 }
 
+/* Queue `segs` full segments on s and expect the first `sent` of them
+ * (x, x + MSS, ...: cwnd and the window decide how many go). */
+static void send_flight(pkt_env *e, int s, uint32_t segs, uint32_t sent)
+{
+    uint32_t x = e->iss + 1;
+    assert_int_equal(synack_send(e->st, s, data, segs * MSS, e->now),
+                     (ssize_t)(segs * MSS));
+    for (uint32_t i = 0; i < sent; i++)
+        pkt_expect(e, A, x + i * MSS, PKT_RISN + 1, MSS);
+}
+
 /* Active open with a SACK-capable peer (no timestamps): 10 ms RTT. */
 static int open_sack(pkt_env *e, const char *const *sys)
 {
@@ -275,11 +286,8 @@ static void rack_reordering_window(void **state)
     const char *sys[] = {"tcp_wmem=4096 262144 262144", NULL};
     int s = open_sack(&e, sys);
     uint32_t x = e.iss + 1, r = PKT_RISN + 1;
-    assert_int_equal(synack_send(e.st, s, data, 10 * MSS, e.now),
-                     (ssize_t)(10 * MSS));
     synack_time_t t0 = e.now;
-    for (uint32_t i = 0; i < 10; i++)
-        pkt_expect(&e, A, x + i * MSS, r, MSS);
+    send_flight(&e, s, 10, 10);
     pkt_run_for(&e, 10 * MS);
     uint32_t b[] = {x + MSS, x + 2 * MSS};
     pkt_inject_sack(&e, r, x, b, 1);
@@ -322,9 +330,7 @@ static void rack_three_sacked_immediate(void **state)
     const char *sys[] = {"tcp_wmem=4096 262144 262144", NULL};
     int s = open_sack(&e, sys);
     uint32_t x = e.iss + 1, r = PKT_RISN + 1;
-    synack_send(e.st, s, data, 10 * MSS, e.now);
-    for (uint32_t i = 0; i < 10; i++)
-        pkt_expect(&e, A, x + i * MSS, r, MSS);
+    send_flight(&e, s, 10, 10);
     pkt_run_for(&e, 10 * MS);
     uint32_t b[] = {x + MSS, x + 4 * MSS};
     pkt_inject_sack(&e, r, x, b, 1);
@@ -345,10 +351,8 @@ static void prr_spreads_the_reduction(void **state)
                          "tcp_congestion_control=reno", NULL};
     int s = open_sack(&e, sys);
     uint32_t x = e.iss + 1, r = PKT_RISN + 1;
-    synack_send(e.st, s, data, 60 * MSS, e.now);
+    send_flight(&e, s, 60, 10);
     /* grow cwnd to 20 segments: ACK the initial 10, one by one */
-    for (uint32_t i = 0; i < 10; i++)
-        pkt_expect(&e, A, x + i * MSS, r, MSS);
     pkt_run_for(&e, 10 * MS);
     for (uint32_t i = 1; i <= 10; i++)
         pkt_inject(&e, A, r, x + i * MSS, 65535, NULL, 0);
@@ -391,9 +395,7 @@ static void dsack_undoes_spurious_recovery(void **state)
         const char *sys[] = {"tcp_wmem=4096 262144 262144", NULL};
         int s = open_sack(&e, sys);
         uint32_t x = e.iss + 1, r = PKT_RISN + 1;
-        synack_send(e.st, s, data, 10 * MSS, e.now);
-        for (uint32_t i = 0; i < 10; i++)
-            pkt_expect(&e, A, x + i * MSS, r, MSS);
+        send_flight(&e, s, 10, 10);
         uint32_t cw = pkt_info(&e, s).cwnd;
         pkt_run_for(&e, 10 * MS);
         uint32_t b[] = {x + MSS, x + 4 * MSS};
@@ -431,9 +433,7 @@ static void rto_skips_sacked(void **state)
                          NULL};
     int s = open_sack(&e, sys);
     uint32_t x = e.iss + 1, r = PKT_RISN + 1;
-    synack_send(e.st, s, data, 4 * MSS, e.now);
-    for (uint32_t i = 0; i < 4; i++)
-        pkt_expect(&e, A, x + i * MSS, r, MSS);
+    send_flight(&e, s, 4, 4);
     pkt_run_for(&e, 10 * MS);
     uint32_t b[] = {x + 2 * MSS, x + 4 * MSS};
     pkt_inject_sack(&e, r, x, b, 1); /* 0 and 1 missing: 2 and 3 SACKed */
@@ -517,9 +517,7 @@ static void tlp_sends_new_data(void **state)
     const char *sys[] = {"tcp_wmem=4096 262144 262144", NULL};
     int s = open_sack(&e, sys);
     uint32_t x = e.iss + 1, r = PKT_RISN + 1;
-    synack_send(e.st, s, data, 15 * MSS, e.now);
-    for (uint32_t i = 0; i < 10; i++)
-        pkt_expect(&e, A, x + i * MSS, r, MSS);
+    send_flight(&e, s, 15, 10);
     pkt_expect_none(&e);
     pkt_run_for(&e, 30 * MS);
     pkt_expect(&e, A, x + 10 * MSS, r, MSS);
