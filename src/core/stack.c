@@ -12,10 +12,38 @@
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+/* Give every cached block back to the allocator. */
+void stack_mem_trim(synack_stack *st)
+{
+    for (int i = 0; i < MCACHE_SIZES; i++) {
+        struct mcache *c = &st->mcache[i];
+        while (c->head) {
+            void *p = c->head;
+            memcpy(&c->head, p, sizeof(void *));
+            st->cfg.mem_release(st->cfg.mem_ctx, p, c->size);
+            st->stats.mem_cached -= c->size;
+        }
+    }
+}
+
 void *stack_mem_get(synack_stack *st, size_t size)
 {
+    for (int i = 0; i < MCACHE_SIZES; i++) {
+        struct mcache *c = &st->mcache[i];
+        if (c->size == size && c->head) {
+            void *p = c->head;
+            memcpy(&c->head, p, sizeof(void *));
+            st->stats.mem_cached -= size;
+            st->stats.mem_used += size;
+            if (st->stats.mem_used > st->stats.mem_peak)
+                st->stats.mem_peak = st->stats.mem_used;
+            return p;
+        }
+    }
     if (st->stats.mem_used + size > st->cfg.mem_limit)
         return NULL;
+    if (st->stats.mem_used + st->stats.mem_cached + size > st->cfg.mem_limit)
+        stack_mem_trim(st);
     void *p = st->cfg.mem_alloc(st->cfg.mem_ctx, size);
     if (!p)
         return NULL;
@@ -25,12 +53,34 @@ void *stack_mem_get(synack_stack *st, size_t size)
     return p;
 }
 
+/* Keep the block for the next stack_mem_get of the same size when there
+ * is room in the cache (a slot for its size, mcache_max bytes in all). */
 void stack_mem_put(synack_stack *st, void *p, size_t size)
 {
     if (!p)
         return;
-    st->cfg.mem_release(st->cfg.mem_ctx, p, size);
     st->stats.mem_used -= size;
+    if (size >= sizeof(void *) &&
+        st->stats.mem_cached + size <= st->mcache_max) {
+        struct mcache *slot = NULL;
+        for (int i = 0; i < MCACHE_SIZES; i++) {
+            struct mcache *c = &st->mcache[i];
+            if (c->size == size) {
+                slot = c;
+                break;
+            }
+            if (!slot && !c->head)
+                slot = c;
+        }
+        if (slot) {
+            slot->size = size;
+            memcpy(p, &slot->head, sizeof(void *));
+            slot->head = p;
+            st->stats.mem_cached += size;
+            return;
+        }
+    }
+    st->cfg.mem_release(st->cfg.mem_ctx, p, size);
 }
 
 /* The stack's clock never goes back: a caller whose clock steps backwards
@@ -78,6 +128,8 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     st->next_id = 1;
     st->next_port = (uint32_t)stack_rand(st);
     st->chal_window = SYNACK_TIME_NEVER; /* first challenge ACK: new budget */
+    st->mcache_max = cfg->mem_limit / 16 < MCACHE_MAX ? cfg->mem_limit / 16
+                                                      : MCACHE_MAX;
     st->nhandles = cfg->max_sockets;
     uint32_t hs = hash_size_for(cfg->max_sockets);
     st->hash_mask = hs - 1;
@@ -122,6 +174,7 @@ void synack_stack_del(synack_stack *st)
     stack_mem_put(st, st->txbuf, st->txcap);
     for (int i = 0; i < ARP_PENDING_MAX; i++)
         stack_mem_put(st, st->pend[i].frame, st->pend_cap);
+    stack_mem_trim(st);
     st->cfg.mem_release(st->cfg.mem_ctx, st, sizeof(*st));
 }
 
