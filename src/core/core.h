@@ -292,6 +292,10 @@ struct synack_stack {
     tcb *listeners;
     uint32_t next_id;
     uint32_t next_port; /* RFC 6056 next_ephemeral */
+    /* RFC 6056's keyed offset for the last destination asked for */
+    uint32_t port_hash, port_hash_lip, port_hash_rip;
+    uint16_t port_hash_rport;
+    bool port_hash_ok;
 
     /* RFC 5961 challenge-ACK limit */
     uint64_t mem_fixed; /* mem_used right after synack_stack_new */
@@ -300,6 +304,7 @@ struct synack_stack {
 
     /* ARP */
     arp_entry arp[ARP_TABLE_SIZE];
+    synack_time_t arp_next; /* no ARP request is due before (arp_timers) */
     arp_pending pend[ARP_PENDING_MAX];
 
     /* output */

@@ -128,6 +128,7 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     st->next_id = 1;
     st->next_port = (uint32_t)stack_rand(st);
     st->chal_window = SYNACK_TIME_NEVER; /* first challenge ACK: new budget */
+    st->arp_next = SYNACK_TIME_NEVER;
     st->mcache_max = cfg->mem_limit / 16 < MCACHE_MAX ? cfg->mem_limit / 16
                                                       : MCACHE_MAX;
     st->nhandles = cfg->max_sockets;
@@ -292,6 +293,8 @@ static void arp_request(synack_stack *st, arp_entry *e, synack_time_t now)
     static const uint8_t zero[6] = {0};
     e->tries++;
     e->next_req = now + ARP_RETRY;
+    if (e->next_req < st->arp_next)
+        st->arp_next = e->next_req;
     arp_send(st, 1, bcast_mac, zero, e->ip, now);
 }
 
@@ -382,8 +385,14 @@ void arp_negative_advice(synack_stack *st, uint32_t ip)
         e->expires = st->now; /* re-confirm at the next use */
 }
 
+/* st->arp_next is at or before every pending request's next_req (only
+ * arp_request makes one pending, and it lowers arp_next), so before it
+ * nothing is due and the table need not be scanned; a scan makes it exact
+ * again. */
 void arp_timers(synack_stack *st, synack_time_t now)
 {
+    if (now < st->arp_next)
+        return;
     for (int i = 0; i < ARP_TABLE_SIZE; i++) {
         arp_entry *e = &st->arp[i];
         if (e->state != ARP_INCOMPLETE && e->state != ARP_VALID)
@@ -397,10 +406,13 @@ void arp_timers(synack_stack *st, synack_time_t now)
         }
         arp_request(st, e, now);
     }
+    st->arp_next = arp_deadline(st);
 }
 
 synack_time_t arp_deadline(const synack_stack *st)
 {
+    if (st->arp_next == SYNACK_TIME_NEVER)
+        return SYNACK_TIME_NEVER; /* no request pending: nothing to scan */
     synack_time_t d = SYNACK_TIME_NEVER;
     for (int i = 0; i < ARP_TABLE_SIZE; i++) {
         const arp_entry *e = &st->arp[i];
