@@ -524,6 +524,11 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (fin)
             break;
     }
+    /* rate sampling (BBR): less than a segment left to send and room in
+     * cwnd: what is in flight measures the application, not the path */
+    if (tp->cc && tp->cc->cong_control && can_send_data(tp) &&
+        tp->tx_len - (tp->snd_nxt - tp->tx_seq) < seg_payload(tp))
+        tcp_rate_check_app_limited(tp);
     if (!sent_any &&
         (tp->ack_now || (tp->rcv_opened && window_update_due(tp))))
         tcp_send_ack(st, tp, now);
