@@ -581,7 +581,7 @@ static int cmd_rr(long n)
  * compile-time 64 KiB window: congestion control `cc` (tcp_congestion_control
  * on both stacks; BENCH_LOSS_CC overrides) and SO_SNDBUF = SO_RCVBUF = `buf`
  * bytes on both ends (BENCH_LOSS_BUF overrides; 0: the tcp_wmem/tcp_rmem
- * defaults). */
+ * defaults); BENCH_LOSS_PACING=0 turns BBR's pacing off (tcp_pacing). */
 #define LOSS_CC "bbr"
 #define LOSS_BUF (4 << 20) /* tcp_wmem's maximum */
 
@@ -602,6 +602,10 @@ static int cmd_loss(double pct, unsigned rtt_ms, uint64_t mib, uint64_t seed)
     if (synack_sysctl_set(p->a, "tcp_congestion_control", cc) < 0 ||
         synack_sysctl_set(p->b, "tcp_congestion_control", cc) < 0)
         bench_die("tcp_congestion_control=%s refused", cc);
+    if (getenv("BENCH_LOSS_PACING")) { /* 0: BBR without pacing */
+        synack_sysctl_set(p->a, "tcp_pacing", getenv("BENCH_LOSS_PACING"));
+        synack_sysctl_set(p->b, "tcp_pacing", getenv("BENCH_LOSS_PACING"));
+    }
     uint8_t *pat = bench_pattern();
     uint8_t *rbuf = malloc(BENCH_PAT_SPAN);
     const synack_time_t limit = 3600 * SYNACK_SEC;

@@ -57,6 +57,7 @@ typedef struct tunables {
     int early_retrans; /* 3: tail loss probe (RFC 8985 TLP); 0: off */
     int reordering;    /* initial DupThresh (RFC 6675), default 3 */
     int fast_path;     /* header prediction on (1) or off (0) */
+    int pacing;        /* tcp_pacing: honour the module's pacing rate */
     char cc_name[16];  /* tcp_congestion_control */
 } tunables;
 
@@ -186,6 +187,10 @@ struct tcb {
     /* delivery-rate sampling (tcp_sack.c): when tp->delivered last grew,
      * and the send time of the newest delivered record */
     synack_time_t delivered_time, first_tx_time;
+    /* pacing (tcp_output.c): the next segment's earliest send time, and
+     * t_pace, the timer for it while tcp_output waits at the gate (the
+     * module sets pacing_rate, bytes per second; 0: not paced) */
+    synack_time_t pace_at, t_pace;
     uint64_t cc_priv[8]; /* the congestion-control module's state */
     /* statistics */
     uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
@@ -226,6 +231,7 @@ struct tcb {
      * modulo 2^32; app_limited: the rate samples are application-limited
      * until tp->delivered passes it (0: not limited) */
     uint32_t delivered, app_limited;
+    uint32_t pacing_rate;
     /* receiver: D-SACK to report (RFC 2883), newest out-of-order data */
     uint32_t dsack_start, dsack_end;
     uint32_t ooo_last; /* start of the last out-of-order segment kept */

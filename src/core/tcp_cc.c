@@ -43,8 +43,8 @@ static uint32_t slow_start(tcb *tp, uint32_t acked)
 
 static void reno_init(tcb *tp, synack_time_t now)
 {
-    (void)tp;
     (void)now;
+    tp->pacing_rate = 0; /* (not paced; after BBR, TCP_CONGESTION) */
 }
 
 static void reno_cong_avoid(tcb *tp, uint32_t acked, synack_time_t now)
@@ -106,6 +106,7 @@ static void cubic_init(tcb *tp, synack_time_t now)
     cubic *c = cubic_of(tp);
     memset(c, 0, sizeof(*c));
     c->t_epoch = SYNACK_TIME_NEVER;
+    tp->pacing_rate = 0;
 }
 
 /* Cube root by Newton's method (once per congestion epoch; the core links
@@ -352,6 +353,30 @@ static uint32_t bbr_cwnd_gain(const bbr *b)
                                                           : BBR_UNIT;
 }
 
+/* pacing_gain x the bandwidth (before a sample: x cwnd over the smoothed
+ * RTT), less 1% to keep the queue at the bottleneck short. Only up
+ * while STARTUP has not found the bandwidth, as Linux. A rate past 32
+ * bits of bytes per second (34 Gbit/s) is not paced at all (0). */
+static void bbr_set_pacing_rate(tcb *tp, const bbr *b, uint32_t gain)
+{
+    uint64_t rate = (uint64_t)bbr_max_bw(b) << BBR_BW_SHIFT;
+    if (rate == 0 || b->min_rtt_us == UINT32_MAX) {
+        synack_time_t rtt = tp->rtt_valid && tp->srtt ? tp->srtt
+                                                      : SYNACK_MSEC;
+        rate = (uint64_t)tp->cwnd * SYNACK_SEC / rtt;
+    }
+    rate = rate * gain / BBR_UNIT * 99 / 100;
+    if (rate == 0)
+        rate = 1;
+    if (rate > UINT32_MAX) {
+        tp->pacing_rate = 0;
+        return;
+    }
+    if ((b->fl & BBRF_FULL_BW) || tp->pacing_rate == 0 ||
+        rate > tp->pacing_rate)
+        tp->pacing_rate = (uint32_t)rate;
+}
+
 static void bbr_init(tcb *tp, synack_time_t now)
 {
     bbr *b = bbr_of(tp);
@@ -367,6 +392,8 @@ static void bbr_init(tcb *tp, synack_time_t now)
     b->prior_cwnd = tp->cwnd;
     b->mode = BBR_STARTUP;
     tp->ssthresh = UINT32_MAX / 2; /* BBR has no slow-start threshold */
+    tp->pacing_rate = 0;
+    bbr_set_pacing_rate(tp, b, BBR_HIGH_GAIN);
 }
 
 /* Loss or a timeout: remember the window to come back to (recovery's end,
@@ -583,6 +610,7 @@ static void bbr_cong_control(tcb *tp, const tcp_rate_sample *rs,
     bbr_check_full_bw(b, rs);
     bbr_check_drain(tp, b, now);
     bbr_update_min_rtt(tp, b, rs, now);
+    bbr_set_pacing_rate(tp, b, bbr_pacing_gain(b));
     bbr_set_cwnd(tp, b, rs);
 }
 

@@ -342,6 +342,29 @@ void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
         tp->prr_out += r->end - r->start;
 }
 
+/* ---- pacing (BBR) ---------------------------------------------------------
+ * A connection whose congestion control sets pacing_rate sends no segment
+ * before pace_at; each segment moves pace_at on by its length at the
+ * rate (from now, or from pace_at if that is later: an idle connection
+ * earns no burst). Waiting, tcp_output leaves t_pace armed for pace_at. */
+
+static bool pace_ok(const synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (!tp->pacing_rate || !st->tun.pacing || now >= tp->pace_at)
+        return true;
+    tp->t_pace = tp->pace_at;
+    return false;
+}
+
+static void pace_sent(const synack_stack *st, tcb *tp, uint32_t bytes,
+                      synack_time_t now)
+{
+    if (!tp->pacing_rate || !st->tun.pacing)
+        return;
+    synack_time_t base = tp->pace_at > now ? tp->pace_at : now;
+    tp->pace_at = base + (synack_time_t)bytes * SYNACK_SEC / tp->pacing_rate;
+}
+
 /* Resend what the scoreboard says is lost, as the congestion window
  * allows; the first unacknowledged segment even beyond the peer's window
  * (after a timeout it is the probe of a window that closed). */
@@ -354,7 +377,10 @@ static void send_lost(synack_stack *st, tcb *tp, synack_time_t now)
         if (r->start != tp->snd_una &&
             !SEQ_LT(r->start, tp->snd_una + tp->snd_wnd))
             break;
+        if (!pace_ok(st, tp, now))
+            break;
         tcp_resend_rec(st, tp, r, now);
+        pace_sent(st, tp, r->end - r->start, now);
     }
 }
 
@@ -431,6 +457,8 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         return;
     }
     bool sent_any = false;
+    if (tp->t_pace <= now)
+        tp->t_pace = SYNACK_TIME_NEVER; /* the pacing gate is open */
     if (can_send_data(tp) && !tp->rec && tp->fin_queued)
         (void)tcp_alloc_rec(st, tp); /* a FIN alone: no send ring yet */
     if (can_send_data(tp) && tp->lost_bytes) {
@@ -482,7 +510,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         } else if (fin) {
             send = true;
         }
-        if (!send)
+        if (!send || !pace_ok(st, tp, now))
             break;
         uint8_t flags = SYNACK_TH_ACK;
         if (fin)
@@ -492,6 +520,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (tp->snd_una == tp->snd_max)
             tp->first_unacked = now;
         send_segment(st, tp, tp->snd_nxt, flags, off, len, retrans, now);
+        pace_sent(st, tp, len, now);
         /* one record per MSS, so that SACK and RACK judge a GSO packet
          * segment by segment, as the receiver sees it */
         for (uint32_t o = 0; o < len || (o == 0 && fin); o += mss) {
@@ -537,7 +566,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
      * let us send: the persist timer probes a zero window and overrides
      * SWS avoidance for a small one (RFC 9293 3.8.6.1, 3.8.6.2.1). */
     if (can_send_data(tp) && tp->snd_max == tp->snd_una &&
-        tp->t_rexmt == SYNACK_TIME_NEVER &&
+        tp->t_rexmt == SYNACK_TIME_NEVER && tp->t_pace == SYNACK_TIME_NEVER &&
         tp->t_persist == SYNACK_TIME_NEVER &&
         (tp->tx_len > tp->snd_nxt - tp->tx_seq ||
          (tp->fin_queued && tp->snd_nxt == tp->tx_seq + tp->tx_len))) {

@@ -1,5 +1,6 @@
 /* BBR on the wire: its choice by tcp_congestion_control and TCP_CONGESTION,
- * and the delivery-rate samples it is fed (draft-cheng-iccrg-delivery-
+ * its pacing (segments leave at the pacing rate), and the delivery-rate
+ * samples it is fed (draft-cheng-iccrg-delivery-
  * rate-estimation): on a scripted exchange, a sample is the bytes
  * delivered (cumulatively acknowledged or SACKed) since the delivered
  * segment was sent, over the longer of the send and ACK intervals. */
@@ -33,11 +34,12 @@ static tcp_bbr_state bbr_state(pkt_env *e, int s)
 }
 
 /* A SACK-capable peer 10 ms away; 10 segments (the initial window) go at
- * once. */
+ * once (pacing off: the samples' intervals are the test's). */
 static int open_bbr(pkt_env *e, uint32_t segs)
 {
     const char *sys[] = {"tcp_congestion_control=bbr",
-                         "tcp_wmem=4096 262144 262144", NULL};
+                         "tcp_wmem=4096 262144 262144", "tcp_pacing=0",
+                         NULL};
     pkt_setup(e, sys);
     pkt_peer_opts o = {.mss = MSS, .ws = -1, .sack = true};
     int s = pkt_open_active_rtt(e, 10 * MS, &o);
@@ -199,6 +201,62 @@ static void selection(void **state)
     pkt_teardown(&e, false);
 }
 
+/* Pacing: BBR's first rate is its STARTUP gain (2/ln 2) times the
+ * initial window over the handshake's RTT, less 1%: 2.885 x 14600 B /
+ * 10 ms x 0.99 = 4.17 MB/s. The initial window leaves one segment every
+ * MSS / rate = 350 us, not in a burst; the pacing timer is what sends
+ * them (nothing else happens). tcp_pacing=0: the burst. */
+static void pacing_spacing(void **state)
+{
+    (void)state;
+    pkt_env e;
+    const char *sys[] = {"tcp_congestion_control=bbr",
+                         "tcp_wmem=4096 262144 262144", NULL};
+    pkt_setup(&e, sys);
+    pkt_peer_opts o = {.mss = MSS, .ws = -1, .sack = true};
+    int s = pkt_open_active_rtt(&e, 10 * MS, &o);
+    uint32_t rate = conn(&e, s)->pacing_rate;
+    assert_in_range(rate, 4100000, 4200000);
+    synack_time_t gap = (synack_time_t)MSS * SYNACK_SEC / rate;
+    assert_in_range(gap, 345 * SYNACK_USEC, 356 * SYNACK_USEC);
+    synack_time_t t0 = e.now;
+    assert_int_equal(synack_send(e.st, s, data, 10 * MSS, e.now),
+                     (ssize_t)(10 * MSS));
+    uint32_t x = e.iss + 1;
+    pkt_expect_at(&e, t0, A, x, PKT_RISN + 1, MSS);
+    pkt_expect_none(&e);
+    for (uint32_t i = 1; i < 10; i++) {
+        pkt_run_until(&e, t0 + i * gap - 1);
+        pkt_expect_none(&e); /* not a nanosecond early */
+        pkt_run_until(&e, t0 + i * gap);
+        pkt_expect_at(&e, t0 + i * gap, A, x + i * MSS, PKT_RISN + 1, MSS);
+    }
+    /* then nothing to send: no pacing timer left running */
+    assert_int_equal(conn(&e, s)->t_pace, SYNACK_TIME_NEVER);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_teardown(&e, false);
+
+    /* off: the initial window in one burst */
+    const char *off[] = {"tcp_congestion_control=bbr", "tcp_pacing=0",
+                         "tcp_wmem=4096 262144 262144", NULL};
+    pkt_setup(&e, off);
+    s = pkt_open_active_rtt(&e, 10 * MS, &o);
+    t0 = e.now;
+    assert_int_equal(synack_send(e.st, s, data, 10 * MSS, e.now),
+                     (ssize_t)(10 * MSS));
+    for (uint32_t i = 0; i < 10; i++)
+        pkt_expect_at(&e, t0, A, e.iss + 1 + i * MSS, PKT_RISN + 1, MSS);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_teardown(&e, false);
+
+    /* cubic: never paced */
+    pkt_setup(&e, NULL);
+    s = pkt_open_active_rtt(&e, 10 * MS, &o);
+    assert_int_equal(conn(&e, s)->pacing_rate, 0);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_teardown(&e, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +264,7 @@ int main(void)
         cmocka_unit_test(rate_sample_sack),
         cmocka_unit_test(rate_sample_app_limited),
         cmocka_unit_test(selection),
+        cmocka_unit_test(pacing_spacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
