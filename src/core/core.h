@@ -191,7 +191,7 @@ struct tcb {
      * t_pace, the timer for it while tcp_output waits at the gate (the
      * module sets pacing_rate, bytes per second; 0: not paced) */
     synack_time_t pace_at, t_pace;
-    uint64_t cc_priv[8]; /* the congestion-control module's state */
+    uint64_t cc_priv[6]; /* the congestion-control module's state */
     /* statistics */
     uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
     uint64_t segs_in, segs_out, total_retrans;

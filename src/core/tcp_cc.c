@@ -232,28 +232,28 @@ static const tcp_cc_ops cc_cubic = {"cubic",        cubic_init,
 #define BBR_CYCLE 8u
 
 enum { BBR_STARTUP = 0, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
-enum {
-    BBRF_ROUND_START = 1,
-    BBRF_CONSERVE = 2,    /* packet conservation: first round of recovery */
-    BBRF_FULL_BW = 4,     /* STARTUP found the bandwidth's plateau */
-    BBRF_RTT_ROUND = 8,   /* PROBE_RTT: a round at the low window done */
-};
 
 static const uint16_t bbr_cycle_gain[BBR_CYCLE] = {320, 192, 256, 256,
                                                   256, 256, 256, 256};
 
+/* 48 bytes (the tcb's cc_priv), for a million connections' sake */
 typedef struct bbr {
-    uint32_t bw[3];     /* max filter: best, second, third in the window */
-    uint32_t bw_rnd[3]; /* the round each was measured in */
+    uint32_t bw[3];      /* max filter: best, second, third in the window */
     uint32_t min_rtt_us; /* UINT32_MAX: none yet */
     uint32_t min_rtt_ms; /* when (ms clock) */
-    uint32_t probe_rtt_done_ms; /* PROBE_RTT: when it may end (0: not yet) */
-    uint32_t cycle_us;  /* PROBE_BW: start of the current phase (us clock) */
-    uint32_t rounds;    /* round trips counted */
+    /* PROBE_BW: start of the current phase (us clock); PROBE_RTT: when
+     * it may end (ms clock; 0: in flight not down to 4 segments yet) */
+    uint32_t stamp;
+    uint32_t rounds;     /* round trips counted */
     uint32_t next_rtt_delivered; /* tp->delivered that ends this round */
-    uint32_t full_bw;   /* STARTUP: bandwidth at the last 25% growth */
+    uint32_t full_bw;    /* STARTUP: bandwidth at the last 25% growth */
     uint32_t prior_cwnd; /* before recovery or PROBE_RTT */
-    uint8_t mode, cycle_idx, full_bw_cnt, prev_ca_state, fl;
+    uint16_t bw_rnd[3];  /* the round each was measured in (low bits) */
+    unsigned mode : 2, cycle_idx : 3, full_bw_cnt : 2, prev_ca_state : 2;
+    unsigned round_start : 1;
+    unsigned conserve : 1;  /* packet conservation: first round of recovery */
+    unsigned full_bw_reached : 1; /* STARTUP found the bandwidth's plateau */
+    unsigned rtt_round : 1; /* PROBE_RTT: a round at the low window done */
 } bbr;
 
 static bbr *bbr_of(tcb *tp)
@@ -280,9 +280,15 @@ static uint32_t bbr_max_bw(const bbr *b)
 /* Kathleen Nichols' windowed max filter, three samples (as Linux's
  * minmax): the best, and the best of the later parts of the window, so
  * that an old maximum ages out without keeping every sample. */
-static void bbr_bw_filter(bbr *b, uint32_t v, uint32_t rnd)
+static uint32_t rounds_since(uint32_t rnd, uint16_t then)
 {
-    if (v >= b->bw[0] || rnd - b->bw_rnd[2] > BBR_BW_ROUNDS) {
+    return (uint16_t)(rnd - then);
+}
+
+static void bbr_bw_filter(bbr *b, uint32_t v, uint32_t r32)
+{
+    uint16_t rnd = (uint16_t)r32;
+    if (v >= b->bw[0] || rounds_since(rnd, b->bw_rnd[2]) > BBR_BW_ROUNDS) {
         for (int i = 0; i < 3; i++) {
             b->bw[i] = v;
             b->bw_rnd[i] = rnd;
@@ -296,7 +302,7 @@ static void bbr_bw_filter(bbr *b, uint32_t v, uint32_t rnd)
         b->bw[2] = v;
         b->bw_rnd[2] = rnd;
     }
-    uint32_t dt = rnd - b->bw_rnd[0];
+    uint32_t dt = rounds_since(rnd, b->bw_rnd[0]);
     if (dt > BBR_BW_ROUNDS) { /* the best expired: promote the others */
         b->bw[0] = b->bw[1];
         b->bw_rnd[0] = b->bw_rnd[1];
@@ -304,7 +310,7 @@ static void bbr_bw_filter(bbr *b, uint32_t v, uint32_t rnd)
         b->bw_rnd[1] = b->bw_rnd[2];
         b->bw[2] = v;
         b->bw_rnd[2] = rnd;
-        if (rnd - b->bw_rnd[0] > BBR_BW_ROUNDS) {
+        if (rounds_since(rnd, b->bw_rnd[0]) > BBR_BW_ROUNDS) {
             b->bw[0] = b->bw[1];
             b->bw_rnd[0] = b->bw_rnd[1];
             b->bw[1] = b->bw[2];
@@ -372,7 +378,7 @@ static void bbr_set_pacing_rate(tcb *tp, const bbr *b, uint32_t gain)
         tp->pacing_rate = 0;
         return;
     }
-    if ((b->fl & BBRF_FULL_BW) || tp->pacing_rate == 0 ||
+    if (b->full_bw_reached || tp->pacing_rate == 0 ||
         rate > tp->pacing_rate)
         tp->pacing_rate = (uint32_t)rate;
 }
@@ -388,7 +394,7 @@ static void bbr_init(tcb *tp, synack_time_t now)
     }
     b->min_rtt_ms = ms_clock(now);
     b->next_rtt_delivered = tp->delivered;
-    b->prev_ca_state = tp->ca_state;
+    b->prev_ca_state = tp->ca_state & 3;
     b->prior_cwnd = tp->cwnd;
     b->mode = BBR_STARTUP;
     tp->ssthresh = UINT32_MAX / 2; /* BBR has no slow-start threshold */
@@ -421,7 +427,7 @@ static void bbr_on_rto(tcb *tp, synack_time_t now)
     b->prev_ca_state = CA_LOSS;
     b->full_bw = 0;
     b->full_bw_cnt = 0;
-    b->fl |= BBRF_ROUND_START;
+    b->round_start = 1;
 }
 
 static void bbr_enter_probe_bw(tcb *tp, bbr *b, synack_time_t now)
@@ -430,21 +436,21 @@ static void bbr_enter_probe_bw(tcb *tp, bbr *b, synack_time_t now)
     /* a phase other than the 3/4 one, varied per connection so that
      * flows sharing a bottleneck do not probe in step */
     uint32_t r = (tp->iss ^ b->rounds) % (BBR_CYCLE - 1); /* 0..6 */
-    b->cycle_idx = (uint8_t)((BBR_CYCLE - r) % BBR_CYCLE); /* 2..7, 0 */
-    b->cycle_us = us_clock(now);
+    b->cycle_idx = (BBR_CYCLE - r) % BBR_CYCLE; /* 2..7, 0 */
+    b->stamp = us_clock(now);
 }
 
 static void bbr_update_bw(tcb *tp, bbr *b, const tcp_rate_sample *rs)
 {
-    b->fl &= (uint8_t)~BBRF_ROUND_START;
+    b->round_start = 0;
     if (rs->interval == 0 || rs->delivered == 0)
         return;
     /* a round ends when what was sent at its start is delivered */
     if (SEQ_GEQ(rs->prior_delivered, b->next_rtt_delivered)) {
         b->next_rtt_delivered = tp->delivered;
         b->rounds++;
-        b->fl |= BBRF_ROUND_START;
-        b->fl &= (uint8_t)~BBRF_CONSERVE;
+        b->round_start = 1;
+        b->conserve = 0;
     }
     uint64_t bw = (uint64_t)rs->delivered * SYNACK_SEC / rs->interval >>
                   BBR_BW_SHIFT;
@@ -464,7 +470,7 @@ static void bbr_update_cycle(tcb *tp, bbr *b, const tcp_rate_sample *rs,
         return;
     uint32_t gain = bbr_cycle_gain[b->cycle_idx];
     bool full = b->min_rtt_us != UINT32_MAX &&
-                us_clock(now) - b->cycle_us > b->min_rtt_us;
+                us_clock(now) - b->stamp > b->min_rtt_us;
     bool next;
     if (gain == BBR_UNIT)
         next = full;
@@ -476,14 +482,14 @@ static void bbr_update_cycle(tcb *tp, bbr *b, const tcp_rate_sample *rs,
         next = full || rs->prior_in_flight <= bbr_bdp(tp, b, bbr_max_bw(b),
                                                       BBR_UNIT);
     if (next) {
-        b->cycle_idx = (uint8_t)((b->cycle_idx + 1) % BBR_CYCLE);
-        b->cycle_us = us_clock(now);
+        b->cycle_idx = (b->cycle_idx + 1) % BBR_CYCLE;
+        b->stamp = us_clock(now);
     }
 }
 
 static void bbr_check_full_bw(bbr *b, const tcp_rate_sample *rs)
 {
-    if ((b->fl & BBRF_FULL_BW) || !(b->fl & BBRF_ROUND_START) ||
+    if (b->full_bw_reached || !b->round_start ||
         rs->app_limited)
         return;
     uint64_t thresh = (uint64_t)b->full_bw * 5 / 4;
@@ -492,13 +498,15 @@ static void bbr_check_full_bw(bbr *b, const tcp_rate_sample *rs)
         b->full_bw_cnt = 0;
         return;
     }
-    if (++b->full_bw_cnt >= 3)
-        b->fl |= BBRF_FULL_BW;
+    if (b->full_bw_cnt < 3)
+        b->full_bw_cnt++;
+    if (b->full_bw_cnt >= 3)
+        b->full_bw_reached = 1;
 }
 
 static void bbr_check_drain(tcb *tp, bbr *b, synack_time_t now)
 {
-    if (b->mode == BBR_STARTUP && (b->fl & BBRF_FULL_BW))
+    if (b->mode == BBR_STARTUP && b->full_bw_reached)
         b->mode = BBR_DRAIN;
     if (b->mode == BBR_DRAIN &&
         tcp_inflight(tp) <= bbr_bdp(tp, b, bbr_max_bw(b), BBR_UNIT))
@@ -522,26 +530,26 @@ static void bbr_update_min_rtt(tcb *tp, bbr *b, const tcp_rate_sample *rs,
     if (expired && b->mode != BBR_PROBE_RTT) {
         b->mode = BBR_PROBE_RTT;
         bbr_save_cwnd(tp, b);
-        b->probe_rtt_done_ms = 0;
+        b->stamp = 0;
     }
     if (b->mode != BBR_PROBE_RTT)
         return;
     /* the low window is an application limit for the samples */
     uint32_t m = tp->delivered + tcp_inflight(tp);
     tp->app_limited = m ? m : 1;
-    if (b->probe_rtt_done_ms == 0 &&
+    if (b->stamp == 0 &&
         tcp_inflight(tp) <= BBR_MIN_SEGS * tp->mss) {
-        b->probe_rtt_done_ms = (ms + BBR_PROBE_RTT_MS) | 1;
-        b->fl &= (uint8_t)~BBRF_RTT_ROUND;
+        b->stamp = (ms + BBR_PROBE_RTT_MS) | 1;
+        b->rtt_round = 0;
         b->next_rtt_delivered = tp->delivered;
-    } else if (b->probe_rtt_done_ms) {
-        if (b->fl & BBRF_ROUND_START)
-            b->fl |= BBRF_RTT_ROUND;
-        if ((b->fl & BBRF_RTT_ROUND) &&
-            (int32_t)(ms - b->probe_rtt_done_ms) >= 0) {
+    } else if (b->stamp) {
+        if (b->round_start)
+            b->rtt_round = 1;
+        if (b->rtt_round &&
+            (int32_t)(ms - b->stamp) >= 0) {
             b->min_rtt_ms = ms;
             tp->cwnd = max32(tp->cwnd, b->prior_cwnd);
-            if (b->fl & BBRF_FULL_BW)
+            if (b->full_bw_reached)
                 bbr_enter_probe_bw(tp, b, now);
             else
                 b->mode = BBR_STARTUP;
@@ -560,16 +568,16 @@ static bool bbr_recover_or_restore(tcb *tp, bbr *b, const tcp_rate_sample *rs)
     uint32_t state = tp->ca_state, prev = b->prev_ca_state;
     uint32_t need = tcp_inflight(tp) + rs->acked_sacked;
     if (state == CA_RECOVERY && prev != CA_RECOVERY) {
-        b->fl |= BBRF_CONSERVE; /* one round: send what was delivered */
+        b->conserve = 1; /* one round: send what was delivered */
         b->next_rtt_delivered = tp->delivered;
         cwnd = need;
     } else if (prev != CA_OPEN && state == CA_OPEN) {
         cwnd = max32(cwnd, b->prior_cwnd);
-        b->fl &= (uint8_t)~BBRF_CONSERVE;
+        b->conserve = 0;
     }
-    b->prev_ca_state = (uint8_t)state;
+    b->prev_ca_state = state & 3;
     tp->cwnd = cwnd;
-    if (b->fl & BBRF_CONSERVE) {
+    if (b->conserve) {
         tp->cwnd = max32(cwnd, need);
         return true;
     }
@@ -588,7 +596,7 @@ static void bbr_set_cwnd(tcb *tp, bbr *b, const tcp_rate_sample *rs)
         if (b->mode == BBR_PROBE_BW && b->cycle_idx == 0)
             target += 2u * tp->mss; /* room to probe */
         uint64_t c = (uint64_t)tp->cwnd + acked;
-        if (b->fl & BBRF_FULL_BW)
+        if (b->full_bw_reached)
             tp->cwnd = (uint32_t)min32((uint32_t)(c > CWND_CAP ? CWND_CAP : c),
                                        (uint32_t)(target > CWND_CAP ? CWND_CAP
                                                                     : target));
@@ -635,7 +643,7 @@ bool tcp_bbr_info(const tcb *tp, tcp_bbr_state *out)
     const bbr *b = (const bbr *)(const void *)tp->cc_priv;
     out->mode = b->mode;
     out->cycle_idx = b->cycle_idx;
-    out->full_bw = (b->fl & BBRF_FULL_BW) != 0;
+    out->full_bw = b->full_bw_reached != 0;
     out->rounds = b->rounds;
     out->bw = (uint64_t)b->bw[0] << BBR_BW_SHIFT;
     out->min_rtt = b->min_rtt_us == UINT32_MAX
