@@ -96,6 +96,7 @@ enum {
     TXR_EVER_RT = 8, /* retransmitted at least once (RACK's Karn rule) */
     TXR_FIN = 16,    /* the record ends with our FIN */
     TXR_APPLIM = 32, /* sent while the application was the limit (rate) */
+    TXR_RATE = 64,   /* the rate fields are set (sampling was on) */
 };
 typedef struct txrec {
     uint32_t start, end;  /* sequence space, FIN included */
@@ -103,8 +104,8 @@ typedef struct txrec {
     /* delivery-rate sampling (tcp_sack.c, draft-cheng-iccrg-delivery-
      * rate-estimation) at the last (re)transmission: tp->delivered, and
      * how long before xmit tp->delivered_time and tp->first_tx_time were,
-     * in microseconds (saturated) */
-    uint32_t delivered, dlv_us, first_us;
+     * in units of 1024 ns (saturated) */
+    uint32_t delivered, dlv_t, first_t;
     uint8_t fl;
 } txrec;
 

@@ -393,6 +393,9 @@ static void bbr_init(tcb *tp, synack_time_t now)
         b->min_rtt_us = us > 0 && us < UINT32_MAX ? (uint32_t)us : 1;
     }
     b->min_rtt_ms = ms_clock(now);
+    /* the sampler's intervals start here (what is in flight was sent
+     * without rate fields: TCP_CONGESTION on a running connection) */
+    tp->first_tx_time = tp->delivered_time = now;
     b->next_rtt_delivered = tp->delivered;
     b->prev_ca_state = tp->ca_state & 3;
     b->prior_cwnd = tp->cwnd;

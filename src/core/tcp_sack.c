@@ -45,17 +45,32 @@ bool tcp_rec_room(const tcb *tp)
  * delivered and when; the ACK that delivers it yields a sample: what was
  * delivered since, over the longer of the send and the ACK intervals. */
 
-static uint32_t usec_since(synack_time_t then, synack_time_t now)
+/* Only for a module that uses the samples (cong_control): cubic and
+ * reno pay nothing per segment. Records sent while it was off carry no
+ * rate fields (no TXR_RATE): they count as delivered, give no sample. */
+static bool rate_on(const tcb *tp)
 {
-    synack_time_t d = now > then ? (now - then) / SYNACK_USEC : 0;
+    return tp->cc && tp->cc->cong_control;
+}
+
+#define RATE_SHIFT 10 /* the records' time unit: 1024 ns */
+
+static uint32_t units_since(synack_time_t then, synack_time_t now)
+{
+    synack_time_t d = now > then ? (now - then) >> RATE_SHIFT : 0;
     return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
 static void rate_on_send(tcb *tp, txrec *r, synack_time_t now)
 {
+    if (!rate_on(tp)) {
+        r->fl &= (uint8_t)~TXR_RATE;
+        return;
+    }
     r->delivered = tp->delivered;
-    r->dlv_us = usec_since(tp->delivered_time, now);
-    r->first_us = usec_since(tp->first_tx_time, now);
+    r->dlv_t = units_since(tp->delivered_time, now);
+    r->first_t = units_since(tp->first_tx_time, now);
+    r->fl |= TXR_RATE;
     if (tp->app_limited)
         r->fl |= TXR_APPLIM;
     else
@@ -77,7 +92,7 @@ static void rate_on_delivered(tcb *tp, tcp_rate_sample *rs, const txrec *r,
 {
     tp->delivered += n;
     rs->acked_sacked += n;
-    if (!whole)
+    if (!whole || !(r->fl & TXR_RATE))
         return;
     if (!(r->fl & TXR_EVER_RT)) {
         synack_time_t rtt = now > r->xmit ? now - r->xmit : 1;
@@ -90,8 +105,8 @@ static void rate_on_delivered(tcb *tp, tcp_rate_sample *rs, const txrec *r,
     rs->last_xmit = r->xmit;
     rs->last_end = r->end;
     rs->prior_delivered = r->delivered;
-    rs->prior_time = r->xmit - (synack_time_t)r->dlv_us * SYNACK_USEC;
-    rs->send_elapsed = (synack_time_t)r->first_us * SYNACK_USEC;
+    rs->prior_time = r->xmit - ((synack_time_t)r->dlv_t << RATE_SHIFT);
+    rs->send_elapsed = (synack_time_t)r->first_t << RATE_SHIFT;
     rs->app_limited = (r->fl & TXR_APPLIM) != 0;
     tp->first_tx_time = r->xmit;
 }
@@ -134,7 +149,8 @@ void tcp_rec_add(tcb *tp, uint32_t start, uint32_t end, bool fin,
 {
     if (!tcp_rec_room(tp))
         return;
-    if (tp->rec_n == 0) /* nothing in flight: the intervals start now */
+    if (tp->rec_n == 0 && rate_on(tp)) /* nothing in flight: the
+                                        * intervals start now */
         tp->first_tx_time = tp->delivered_time = now;
     txrec *r = rec_at(tp, tp->rec_n);
     r->start = start;
@@ -342,7 +358,8 @@ static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack,
             if (!(r->fl & TXR_SACKED)) {
                 delivered += rec_len(r);
                 rack_update(st, tp, r, fack_before, now);
-                rate_on_delivered(tp, rs, r, rec_len(r), true, now);
+                if (rs)
+                    rate_on_delivered(tp, rs, r, rec_len(r), true, now);
             }
             drop_flags(tp, r, rec_len(r),
                        TXR_SACKED | TXR_LOST | TXR_RETRANS);
@@ -355,7 +372,8 @@ static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack,
             uint32_t n = ack - r->start;
             if (!(r->fl & TXR_SACKED)) {
                 delivered += n;
-                rate_on_delivered(tp, rs, r, n, false, now);
+                if (rs)
+                    rate_on_delivered(tp, rs, r, n, false, now);
             }
             if (r->fl & TXR_SACKED)
                 tp->sacked_bytes -= n;
@@ -463,7 +481,8 @@ static uint32_t apply_sack(synack_stack *st, tcb *tp, const wire_tcp *th,
                 continue;
             uint32_t len = rec_len(r);
             rack_update(st, tp, r, fack_before, now);
-            rate_on_delivered(tp, rs, r, len, true, now);
+            if (rs)
+                rate_on_delivered(tp, rs, r, len, true, now);
             drop_flags(tp, r, len, TXR_LOST | TXR_RETRANS);
             r->fl |= TXR_SACKED;
             tp->sacked_bytes += len;
@@ -589,15 +608,18 @@ void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,
                          synack_time_t now)
 {
     uint32_t fack_before = tp->fack;
-    tcp_rate_sample rs;
-    memset(&rs, 0, sizeof(rs));
-    rs.prior_in_flight = tcp_inflight(tp) + acked; /* (SND.UNA moved) */
-    uint32_t delivered = pop_acked(st, tp, ack, fack_before, &rs, now);
+    tcp_rate_sample rs, *rsp = NULL; /* (only for cong_control) */
+    if (rate_on(tp)) {
+        memset(&rs, 0, sizeof(rs));
+        rsp = &rs;
+    }
+    uint32_t delivered = pop_acked(st, tp, ack, fack_before, rsp, now);
     if (SEQ_LT(tp->fack, tp->snd_una))
         tp->fack = tp->snd_una;
     if (tp->sack_ok && th->nsack)
-        delivered += apply_sack(st, tp, th, ack, fack_before, &rs, now);
-    rate_gen(tp, &rs, now);
+        delivered += apply_sack(st, tp, th, ack, fack_before, rsp, now);
+    if (rsp)
+        rate_gen(tp, rsp, now);
     if (tp->rec_n == 0 && tp->snd_una == tp->snd_max)
         tcp_rec_clear(tp);
     tlp_on_ack(st, tp, ack, now);
@@ -634,12 +656,15 @@ void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,
     loss_detection(st, tp, &wait, now);
     maybe_enter_recovery(st, tp, now);
 
-    if (tp->cc->cong_control) {
+    if (rsp) {
         /* the module sets cwnd from the sample, in recovery too */
         rs.losses = tp->lost_bytes > lost_before ? tp->lost_bytes - lost_before
                                                  : 0;
         if (!tp->sack_ok && dup)
             rs.acked_sacked += tp->mss; /* (NewReno: a segment left) */
+        /* in flight before the ACK: what it delivered was, and what it
+         * marked lost still counted */
+        rs.prior_in_flight = tcp_inflight(tp) + rs.acked_sacked + rs.losses;
         tp->cc->cong_control(tp, &rs, now);
     } else if (tp->ca_state == CA_RECOVERY)
         tcp_cc_prr(tp, delivered, tcp_inflight(tp));

@@ -257,6 +257,47 @@ static void pacing_spacing(void **state)
     pkt_teardown(&e, false);
 }
 
+/* Switched to BBR with segments in flight (TCP_CONGESTION on a running
+ * connection): those were sent without rate fields, so their delivery
+ * counts but gives no sample (a sample from nothing would be a bogus
+ * bandwidth that the max filter keeps for ten rounds). The intervals
+ * start at the switch: segments sent 10 ms after it and acknowledged 10
+ * ms later give 7 segments (all delivered since they were sent) over 10
+ * ms. */
+static void switch_mid_flight(void **state)
+{
+    (void)state;
+    pkt_env e;
+    const char *sys[] = {"tcp_wmem=4096 262144 262144", "tcp_pacing=0",
+                         NULL};
+    pkt_setup(&e, sys);
+    pkt_peer_opts o = {.mss = MSS, .ws = -1, .sack = true};
+    int s = pkt_open_active_rtt(&e, 10 * MS, &o);
+    uint32_t x = e.iss + 1;
+    assert_int_equal(synack_send(e.st, s, data, 30 * MSS, e.now),
+                     (ssize_t)(30 * MSS));
+    for (uint32_t i = 0; i < 10; i++)
+        pkt_expect(&e, A, x + i * MSS, PKT_RISN + 1, MSS);
+    assert_int_equal(synack_setsockopt(e.st, s, SYNACK_TCP_CONGESTION, "bbr",
+                                       3),
+                     0);
+    synack_time_t t0 = e.now;
+    pkt_run_until(&e, t0 + 10 * MS);
+    pkt_inject(&e, A, PKT_RISN + 1, x + 5 * MSS, 65535, NULL, 0);
+    assert_int_equal(conn(&e, s)->delivered, 5 * MSS);
+    assert_int_equal(bbr_state(&e, s).bw, 0); /* no sample */
+    /* BBR's window let more go now, with rate fields */
+    const pkt_seg *g = pkt_expect(&e, A, x + 10 * MSS, PKT_RISN + 1, MSS);
+    assert_int_equal(g->t, t0 + 10 * MS);
+    drain(&e);
+    pkt_run_until(&e, t0 + 20 * MS);
+    pkt_inject(&e, A, PKT_RISN + 1, x + 12 * MSS, 65535, NULL, 0);
+    assert_int_equal(conn(&e, s)->delivered, 12 * MSS);
+    assert_bw(&e, s, 7 * MSS, 10 * MS);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    pkt_teardown(&e, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +306,7 @@ int main(void)
         cmocka_unit_test(rate_sample_app_limited),
         cmocka_unit_test(selection),
         cmocka_unit_test(pacing_spacing),
+        cmocka_unit_test(switch_mid_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
