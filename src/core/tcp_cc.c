@@ -360,7 +360,8 @@ static uint32_t bbr_cwnd_gain(const bbr *b)
 }
 
 /* pacing_gain x the bandwidth (before a sample: x cwnd over the smoothed
- * RTT), less 1% to keep the queue at the bottleneck short. Only up
+ * RTT), less 1% to keep the queue at the bottleneck short, and at least
+ * four segments per min RTT. Only up
  * while STARTUP has not found the bandwidth, as Linux. A rate past 32
  * bits of bytes per second (34 Gbit/s) is not paced at all (0). */
 static void bbr_set_pacing_rate(tcb *tp, const bbr *b, uint32_t gain)
@@ -372,6 +373,18 @@ static void bbr_set_pacing_rate(tcb *tp, const bbr *b, uint32_t gain)
         rate = (uint64_t)tp->cwnd * SYNACK_SEC / rtt;
     }
     rate = rate * gain / BBR_UNIT * 99 / 100;
+    /* never slower than the smallest window per round trip: a bandwidth
+     * measured while the application sent little must not hold a later
+     * burst back for longer than cwnd would */
+    uint64_t rtt_ns = b->min_rtt_us != UINT32_MAX
+                          ? (uint64_t)b->min_rtt_us * SYNACK_USEC
+                      : tp->rtt_valid ? tp->srtt
+                                      : 0;
+    if (rtt_ns) {
+        uint64_t floor = (uint64_t)BBR_MIN_SEGS * tp->mss * SYNACK_SEC / rtt_ns;
+        if (rate < floor)
+            rate = floor;
+    }
     if (rate == 0)
         rate = 1;
     if (rate > UINT32_MAX) {

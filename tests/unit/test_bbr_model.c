@@ -3,8 +3,9 @@
  * when the bandwidth has not grown by 25% for three rounds, DRAIN ends
  * once in flight is down to the BDP, PROBE_BW cycles its eight gains one
  * min RTT each, PROBE_RTT comes after ten seconds without a lower RTT and
- * holds cwnd at four segments for 200 ms and a round, and a recovery
- * conserves packets instead of cutting cwnd (draft-cardwell-iccrg-bbr-
+ * holds cwnd at four segments for 200 ms and a round, a recovery
+ * conserves packets instead of cutting cwnd, and the pacing rate follows
+ * the gain (draft-cardwell-iccrg-bbr-
  * congestion-control-00; Linux tcp_bbr.c for the details). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -227,6 +228,30 @@ static void recovery_conserves(void **state)
     assert_true(tp.cwnd >= 2 * BDP);
 }
 
+/* The pacing rate: the gain times the bandwidth, less 1%; before a
+ * sample, 2/ln 2 x cwnd / SRTT; never below four segments per min RTT
+ * (a bandwidth measured on a trickle must not stall a later burst). */
+static void pacing_rate(void **state)
+{
+    (void)state;
+    init_bbr();
+    /* 2.885 x 10000 B / 100 ms x 0.99 */
+    assert_in_range(tp.pacing_rate, 285000, 286000);
+    to_probe_bw();
+    tcp_bbr_state b;
+    assert_true(tcp_bbr_info(&tp, &b));
+    uint64_t want = (uint64_t)BW * b.pacing_gain / 256 * 99 / 100;
+    assert_in_range(tp.pacing_rate, want - 100, want + 100);
+    /* a trickle: 100 B/s for long enough to be the filter's best */
+    init_bbr();
+    for (int i = 0; i < 30; i++)
+        ack_round(100, RTT, 2 * MSS, RTT);
+    assert_true(tcp_bbr_info(&tp, &b));
+    assert_true(b.full_bw);
+    assert_true(b.bw <= 100);
+    assert_int_equal(tp.pacing_rate, 4 * MSS * 10); /* 4 MSS / 100 ms */
+}
+
 /* The module is found by name; the others report no BBR state. */
 static void lookup(void **state)
 {
@@ -252,6 +277,7 @@ int main(void)
         cmocka_unit_test(probe_bw_cycle),
         cmocka_unit_test(probe_rtt_after_10s),
         cmocka_unit_test(recovery_conserves),
+        cmocka_unit_test(pacing_rate),
         cmocka_unit_test(lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
