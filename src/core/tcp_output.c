@@ -343,16 +343,31 @@ void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
 }
 
 /* ---- pacing (BBR) ---------------------------------------------------------
- * A connection whose congestion control sets pacing_rate sends no segment
- * before pace_at; each segment moves pace_at on by its length at the
- * rate (from now, or from pace_at if that is later: an idle connection
- * earns no burst). Waiting, tcp_output leaves t_pace armed for pace_at. */
+ * A connection whose congestion control sets pacing_rate keeps pace_at,
+ * the time its data so far would have taken at that rate: each segment
+ * moves it on by its length at the rate (from now, or from pace_at if
+ * that is later: an idle connection earns no burst). A segment may leave
+ * while pace_at is at most one quantum ahead of now -- 1 ms, or two
+ * segments' time if longer, as Linux sizes its paced bursts -- so that an
+ * event loop whose timers are not finer than a millisecond still sends at
+ * the rate. Waiting, tcp_output leaves t_pace armed for the moment the
+ * gate opens. */
+
+static synack_time_t pace_quantum(const tcb *tp)
+{
+    synack_time_t two = (synack_time_t)2 * tp->mss * SYNACK_SEC /
+                        tp->pacing_rate;
+    return two > SYNACK_MSEC ? two : SYNACK_MSEC;
+}
 
 static bool pace_ok(const synack_stack *st, tcb *tp, synack_time_t now)
 {
     if (!tp->pacing_rate || !st->tun.pacing || now >= tp->pace_at)
         return true;
-    tp->t_pace = tp->pace_at;
+    synack_time_t q = pace_quantum(tp);
+    if (tp->pace_at - now <= q)
+        return true;
+    tp->t_pace = tp->pace_at - q;
     return false;
 }
 
