@@ -5,6 +5,17 @@
 
 #include "core.h"
 
+/* Under AddressSanitizer a cached block is poisoned (all but the link to
+ * the next one), so that a use after release is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define CACHE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define CACHE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define CACHE_POISON(p, n) ((void)(p), (void)(n))
+#define CACHE_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define ARP_REACHABLE (60 * SYNACK_SEC)
 #define ARP_RETRY SYNACK_SEC
 #define ARP_MAX_TRIES 3
@@ -20,6 +31,7 @@ void stack_mem_trim(synack_stack *st)
         while (c->head) {
             void *p = c->head;
             memcpy(&c->head, p, sizeof(void *));
+            CACHE_UNPOISON(p, c->size);
             st->cfg.mem_release(st->cfg.mem_ctx, p, c->size);
             st->stats.mem_cached -= c->size;
         }
@@ -33,6 +45,7 @@ void *stack_mem_get(synack_stack *st, size_t size)
         if (c->size == size && c->head) {
             void *p = c->head;
             memcpy(&c->head, p, sizeof(void *));
+            CACHE_UNPOISON(p, size);
             st->stats.mem_cached -= size;
             st->stats.mem_used += size;
             if (st->stats.mem_used > st->stats.mem_peak)
@@ -75,6 +88,7 @@ void stack_mem_put(synack_stack *st, void *p, size_t size)
         if (slot) {
             slot->size = size;
             memcpy(p, &slot->head, sizeof(void *));
+            CACHE_POISON((uint8_t *)p + sizeof(void *), size - sizeof(void *));
             slot->head = p;
             st->stats.mem_cached += size;
             return;
