@@ -85,6 +85,9 @@ uint32_t wire_csum_add(uint32_t sum, const void *p, size_t len);
  * the data instead of two; dst and src must not overlap). Same chaining
  * rule. */
 uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
+/* The loop wire_csum_add and wire_csum_copy use on this CPU: "avx2"
+ * (chosen at run time), "sse2" or "portable" (for tests and benchmarks). */
+const char *wire_csum_impl(void);
 /* Fold and complement: the checksum field value (host order). */
 uint16_t wire_csum_fold(uint32_t sum);
 /* Pseudo-header sum for TCP/UDP over IPv4 (len = TCP header + payload). */

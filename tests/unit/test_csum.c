@@ -3,7 +3,9 @@
  * src/core/wire.c) against a byte-at-a-time RFC 1071 reference: random
  * buffers of every length 0..2048 at every alignment 0..7, chained calls
  * split at every even offset, the fused copy, frames up to 64 KiB, and
- * known vectors.
+ * known vectors. Built three times (tests/unit/wire.cmake): the loop the
+ * CPU gets (AVX2 when it has it), SSE2 only (SYNACK_CSUM_NO_AVX2) and the
+ * portable loop (SYNACK_CSUM_PORTABLE); test_impl checks which one ran.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,9 +183,31 @@ static void test_known_vectors(void **state)
     assert_int_equal(wire_csum_fold(wire_csum_add(0, &one, 1)), 0xfeff);
 }
 
+/* The build tested the loop it means to: AVX2 whenever the CPU has it
+ * (unless left out), so that every implementation is covered on a machine
+ * with AVX2. */
+static void test_impl(void **state)
+{
+    (void)state;
+    const char *impl = wire_csum_impl();
+    const char *want = "portable";
+#if defined(SYNACK_CSUM_PORTABLE)
+    want = "portable";
+#elif defined(__x86_64__) && defined(__GNUC__)
+    want = "sse2";
+#if !defined(SYNACK_CSUM_NO_AVX2)
+    if (__builtin_cpu_supports("avx2"))
+        want = "avx2";
+#endif
+#endif
+    print_message("checksum loop: %s\n", impl);
+    assert_string_equal(impl, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_impl),
         cmocka_unit_test(test_every_length_and_alignment),
         cmocka_unit_test(test_copy_every_length_and_alignment),
         cmocka_unit_test(test_chained),
