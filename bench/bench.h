@@ -143,6 +143,22 @@ static inline uint8_t *bench_fq_slot(bench_fq *q, size_t len, uint64_t at)
     q->count++;
     return q->buf + i * q->slot;
 }
+/* The slot the next frame will go to, without taking it (NULL when full
+ * or len does not fit), and taking it: a sender that can build its frame
+ * in place (synack's tx_buffer/tx_commit) saves bench_fq_push's copy. */
+static inline uint8_t *bench_fq_peek(bench_fq *q, size_t len)
+{
+    if (q->count == q->cap || len > q->slot)
+        return NULL;
+    return q->buf + ((q->head + q->count) % q->cap) * q->slot;
+}
+static inline void bench_fq_commit(bench_fq *q, const uint8_t *f, size_t len,
+                                   uint64_t at)
+{
+    uint8_t *d = bench_fq_slot(q, len, at);
+    if (d != f)
+        bench_die("frame queue: commit of a slot not peeked");
+}
 static inline int bench_fq_push(bench_fq *q, const void *f, size_t len,
                                 uint64_t at)
 {

@@ -57,6 +57,27 @@ static void out_b(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
         bench_fq_push(&p->ba, f, len, now);
 }
 
+/* In-place transmit (synack_stack_config.tx_buffer): the lossless queues
+ * hand their next slot to the stack, which builds its TCP segments there;
+ * the frame is then taken without a copy. BENCH_TXCOPY=1 turns it off (the
+ * copy in out_a/out_b, as before). */
+static uint8_t *txbuf_a(void *ctx, size_t cap)
+{
+    return bench_fq_peek(&((pair *)ctx)->ab, cap);
+}
+static uint8_t *txbuf_b(void *ctx, size_t cap)
+{
+    return bench_fq_peek(&((pair *)ctx)->ba, cap);
+}
+static void txcommit_a(void *ctx, uint8_t *f, size_t len, synack_time_t now)
+{
+    bench_fq_commit(&((pair *)ctx)->ab, f, len, now);
+}
+static void txcommit_b(void *ctx, uint8_t *f, size_t len, synack_time_t now)
+{
+    bench_fq_commit(&((pair *)ctx)->ba, f, len, now);
+}
+
 static synack_stack *mkstack(uint32_t ip, const uint8_t mac[6], uint16_t mtu,
                              uint64_t seed, void (*out)(void *, const uint8_t *,
                                                         size_t, synack_time_t),
@@ -74,6 +95,11 @@ static synack_stack *mkstack(uint32_t ip, const uint8_t mac[6], uint16_t mtu,
     memset(cfg.isn_secret, (int)(seed & 0xff) + 1, sizeof(cfg.isn_secret));
     cfg.output = out;
     cfg.output_ctx = ctx;
+    const char *tc = getenv("BENCH_TXCOPY");
+    if (ctx && !((pair *)ctx)->lossy && !(tc && *tc == '1')) {
+        cfg.tx_buffer = out == out_a ? txbuf_a : txbuf_b;
+        cfg.tx_commit = out == out_a ? txcommit_a : txcommit_b;
+    }
     synack_stack *st = NULL;
     *err = synack_stack_new(&cfg, &st);
     return st;

@@ -206,6 +206,19 @@ typedef struct synack_stack_config {
     void (*output)(void *ctx, const uint8_t *frame, size_t len,
                    synack_time_t now);
     void *output_ctx;
+    /* Optional, both or neither (for a device that owns its transmit
+     * buffers, such as an in-memory link): the stack builds TCP segments
+     * straight in the device's memory instead of its own scratch buffer,
+     * saving the copy output() would make. tx_buffer(output_ctx, cap)
+     * returns cap bytes to build the next frame in, or NULL (then that
+     * frame goes through output() as usual); tx_commit(output_ctx, buf,
+     * len, now) hands over the first len bytes of the buffer just
+     * returned. A buffer may be abandoned without tx_commit (e.g. a frame
+     * queued for ARP is copied out of it first); the next tx_buffer call
+     * may return the same memory. The stack calls no other callback of the
+     * device between the two calls. synack_stack_set_output clears both. */
+    uint8_t *(*tx_buffer)(void *ctx, size_t cap);
+    void (*tx_commit)(void *ctx, uint8_t *buf, size_t len, synack_time_t now);
     /* Allocator for connection objects and buffers (never per segment).
      * synack_stack_config_init installs malloc/free. */
     void *(*mem_alloc)(void *ctx, size_t size);

@@ -169,6 +169,7 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
             }
         }
     }
+    stack_tx_begin(st); /* build it in the device's buffer if it has one */
     uint8_t *p = st->txbuf + L4_OFF;
     size_t hl = wire_tcp_emit(p, &th);
     uint32_t psum = len ? copy_out_ring_csum(tp, off, p + hl, len) : 0;
@@ -203,6 +204,7 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
         tcp_trace_seg(st, SYNACK_TRACE_SEG_OUT, tp, &d, retrans, now);
     }
     ip_output(st, tp->rip, WIRE_IPPROTO_TCP, hl + len, now);
+    stack_tx_end(st);
 }
 
 void tcp_send_ctl(synack_stack *st, tcb *tp, uint32_t seq, uint8_t flags,

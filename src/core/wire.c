@@ -558,7 +558,20 @@ int wire_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
     sum = wire_csum_pseudo(src, dst, WIRE_IPPROTO_TCP, (uint16_t)len);
     if (!csum_ok(wire_csum_add(sum, p, len)))
         return -SYNACK_DROP_TCP_BAD_CSUM;
+    return wire_tcp_parse_hdr(p, len, out);
+}
 
+int wire_tcp_parse_hdr(const uint8_t *p, size_t len, wire_tcp *out)
+{
+    size_t hlen;
+
+    if (len < WIRE_TCP_HLEN)
+        return -SYNACK_DROP_TCP_SHORT;
+    hlen = (size_t)(p[12] >> 4) * 4;
+    if (hlen < WIRE_TCP_HLEN || hlen > len)
+        return -SYNACK_DROP_TCP_BAD_OFF;
+    if (len > UINT16_MAX)
+        return -SYNACK_DROP_TCP_BAD_CSUM;
     memset(out, 0, sizeof(*out));
     out->sport = wire_get16(p);
     out->dport = wire_get16(p + 2);

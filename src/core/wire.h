@@ -129,6 +129,10 @@ size_t wire_icmp_emit(uint8_t *p, const wire_icmp_echo *h, size_t dlen);
  * unknown_opts (RFC 9293 MUST-6). Payload is p + out->hlen. */
 int wire_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
                    wire_tcp *out);
+/* The same checks and parse without the checksum, for a caller that
+ * verifies it itself on the way (the receive path's fused copy into the
+ * receive ring); it must still drop the segment when that fails. */
+int wire_tcp_parse_hdr(const uint8_t *p, size_t len, wire_tcp *out);
 /* Length of the header wire_tcp_emit would write for h (20 + options,
  * padded to a multiple of 4). Options are written when has_* is set, in the
  * order MSS, SACK-permitted, timestamps, window scale, SACK blocks (NOP
