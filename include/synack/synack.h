@@ -174,6 +174,10 @@ typedef struct synack_stack_stats {
     uint64_t tcp_undos;
     uint64_t conns_active, conns_passive, conns_failed, conns_reset;
     uint64_t mem_used, mem_peak;
+    /* Released buffers and connection blocks the stack keeps for reuse
+     * (counted against mem_limit with mem_used; at most 1/16 of it and
+     * 4 MiB), so that short connections do not go to the allocator. */
+    uint64_t mem_cached;
     /* Must stay 0: state changes that are not edges of the RFC 9293
      * diagram (checked by the tests). */
     uint64_t illegal_transitions;

@@ -255,6 +255,11 @@ struct tcb {
  * synack_stack_advance). */
 #define TCP_BUF_IDLE SYNACK_SEC
 
+/* The stack keeps released blocks of up to MCACHE_SIZES distinct sizes
+ * (tcbs, send and receive rings, scoreboards) for reuse. */
+#define MCACHE_SIZES 6
+#define MCACHE_MAX (4u << 20)
+
 /* ---- the stack -------------------------------------------------------------- */
 struct synack_stack {
     synack_stack_config cfg;
@@ -287,6 +292,10 @@ struct synack_stack {
     tcb *listeners;
     uint32_t next_id;
     uint32_t next_port; /* RFC 6056 next_ephemeral */
+    /* RFC 6056's keyed offset for the last destination asked for */
+    uint32_t port_hash, port_hash_lip, port_hash_rip;
+    uint16_t port_hash_rport;
+    bool port_hash_ok;
 
     /* RFC 5961 challenge-ACK limit */
     uint64_t mem_fixed; /* mem_used right after synack_stack_new */
@@ -295,6 +304,7 @@ struct synack_stack {
 
     /* ARP */
     arp_entry arp[ARP_TABLE_SIZE];
+    synack_time_t arp_next; /* no ARP request is due before (arp_timers) */
     arp_pending pend[ARP_PENDING_MAX];
 
     /* output */
@@ -318,11 +328,19 @@ struct synack_stack {
      * cfg.gso_max at synack_stack_new, so a 1500-byte stack stays small) */
     uint32_t txcap;    /* bytes of txbuf: the largest frame we build */
     uint32_t pend_cap; /* bytes of each ARP-pending frame */
+
+    /* released blocks kept for reuse, one list per size (stack_mem_get) */
+    struct mcache {
+        size_t size;
+        void *head; /* each free block starts with the next one's address */
+    } mcache[MCACHE_SIZES];
+    uint64_t mcache_max; /* bytes: mem_limit / 16, at most MCACHE_MAX */
 };
 
 /* ---- memory (control path only) ------------------------------------------- */
 void *stack_mem_get(synack_stack *st, size_t size);
 void stack_mem_put(synack_stack *st, void *p, size_t size);
+void stack_mem_trim(synack_stack *st);
 uint64_t stack_rand(synack_stack *st);
 synack_time_t stack_clock(synack_stack *st, synack_time_t now);
 

@@ -12,10 +12,38 @@
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+/* Give every cached block back to the allocator. */
+void stack_mem_trim(synack_stack *st)
+{
+    for (int i = 0; i < MCACHE_SIZES; i++) {
+        struct mcache *c = &st->mcache[i];
+        while (c->head) {
+            void *p = c->head;
+            memcpy(&c->head, p, sizeof(void *));
+            st->cfg.mem_release(st->cfg.mem_ctx, p, c->size);
+            st->stats.mem_cached -= c->size;
+        }
+    }
+}
+
 void *stack_mem_get(synack_stack *st, size_t size)
 {
+    for (int i = 0; i < MCACHE_SIZES; i++) {
+        struct mcache *c = &st->mcache[i];
+        if (c->size == size && c->head) {
+            void *p = c->head;
+            memcpy(&c->head, p, sizeof(void *));
+            st->stats.mem_cached -= size;
+            st->stats.mem_used += size;
+            if (st->stats.mem_used > st->stats.mem_peak)
+                st->stats.mem_peak = st->stats.mem_used;
+            return p;
+        }
+    }
     if (st->stats.mem_used + size > st->cfg.mem_limit)
         return NULL;
+    if (st->stats.mem_used + st->stats.mem_cached + size > st->cfg.mem_limit)
+        stack_mem_trim(st);
     void *p = st->cfg.mem_alloc(st->cfg.mem_ctx, size);
     if (!p)
         return NULL;
@@ -25,12 +53,34 @@ void *stack_mem_get(synack_stack *st, size_t size)
     return p;
 }
 
+/* Keep the block for the next stack_mem_get of the same size when there
+ * is room in the cache (a slot for its size, mcache_max bytes in all). */
 void stack_mem_put(synack_stack *st, void *p, size_t size)
 {
     if (!p)
         return;
-    st->cfg.mem_release(st->cfg.mem_ctx, p, size);
     st->stats.mem_used -= size;
+    if (size >= sizeof(void *) &&
+        st->stats.mem_cached + size <= st->mcache_max) {
+        struct mcache *slot = NULL;
+        for (int i = 0; i < MCACHE_SIZES; i++) {
+            struct mcache *c = &st->mcache[i];
+            if (c->size == size) {
+                slot = c;
+                break;
+            }
+            if (!slot && !c->head)
+                slot = c;
+        }
+        if (slot) {
+            slot->size = size;
+            memcpy(p, &slot->head, sizeof(void *));
+            slot->head = p;
+            st->stats.mem_cached += size;
+            return;
+        }
+    }
+    st->cfg.mem_release(st->cfg.mem_ctx, p, size);
 }
 
 /* The stack's clock never goes back: a caller whose clock steps backwards
@@ -79,6 +129,9 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     st->next_id = 1;
     st->next_port = (uint32_t)stack_rand(st);
     st->chal_window = SYNACK_TIME_NEVER; /* first challenge ACK: new budget */
+    st->arp_next = SYNACK_TIME_NEVER;
+    st->mcache_max = cfg->mem_limit / 16 < MCACHE_MAX ? cfg->mem_limit / 16
+                                                      : MCACHE_MAX;
     st->nhandles = cfg->max_sockets;
     uint32_t hs = hash_size_for(cfg->max_sockets);
     st->hash_mask = hs - 1;
@@ -123,6 +176,7 @@ void synack_stack_del(synack_stack *st)
     stack_mem_put(st, st->txown, st->txcap);
     for (int i = 0; i < ARP_PENDING_MAX; i++)
         stack_mem_put(st, st->pend[i].frame, st->pend_cap);
+    stack_mem_trim(st);
     st->cfg.mem_release(st->cfg.mem_ctx, st, sizeof(*st));
 }
 
@@ -273,6 +327,8 @@ static void arp_request(synack_stack *st, arp_entry *e, synack_time_t now)
     static const uint8_t zero[6] = {0};
     e->tries++;
     e->next_req = now + ARP_RETRY;
+    if (e->next_req < st->arp_next)
+        st->arp_next = e->next_req;
     arp_send(st, 1, bcast_mac, zero, e->ip, now);
 }
 
@@ -363,8 +419,14 @@ void arp_negative_advice(synack_stack *st, uint32_t ip)
         e->expires = st->now; /* re-confirm at the next use */
 }
 
+/* st->arp_next is at or before every pending request's next_req (only
+ * arp_request makes one pending, and it lowers arp_next), so before it
+ * nothing is due and the table need not be scanned; a scan makes it exact
+ * again. */
 void arp_timers(synack_stack *st, synack_time_t now)
 {
+    if (now < st->arp_next)
+        return;
     for (int i = 0; i < ARP_TABLE_SIZE; i++) {
         arp_entry *e = &st->arp[i];
         if (e->state != ARP_INCOMPLETE && e->state != ARP_VALID)
@@ -378,10 +440,13 @@ void arp_timers(synack_stack *st, synack_time_t now)
         }
         arp_request(st, e, now);
     }
+    st->arp_next = arp_deadline(st);
 }
 
 synack_time_t arp_deadline(const synack_stack *st)
 {
+    if (st->arp_next == SYNACK_TIME_NEVER)
+        return SYNACK_TIME_NEVER; /* no request pending: nothing to scan */
     synack_time_t d = SYNACK_TIME_NEVER;
     for (int i = 0; i < ARP_TABLE_SIZE; i++) {
         const arp_entry *e = &st->arp[i];

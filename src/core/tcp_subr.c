@@ -748,12 +748,22 @@ uint16_t tcp_ephemeral_port(synack_stack *st, uint32_t lip, uint32_t rip,
                             uint16_t rport)
 {
     const uint32_t lo = 32768, n = 61000 - 32768;
-    uint8_t b[11];
-    b[0] = 'p';
-    wire_put32(b + 1, lip);
-    wire_put32(b + 5, rip);
-    wire_put16(b + 9, rport);
-    uint32_t offset = (uint32_t)siphash24(st->cfg.isn_secret, b, sizeof(b));
+    /* the keyed hash of the last destination is kept: a client
+     * connecting again and again to one server hashes once */
+    if (!st->port_hash_ok || st->port_hash_lip != lip ||
+        st->port_hash_rip != rip || st->port_hash_rport != rport) {
+        uint8_t b[11];
+        b[0] = 'p';
+        wire_put32(b + 1, lip);
+        wire_put32(b + 5, rip);
+        wire_put16(b + 9, rport);
+        st->port_hash = (uint32_t)siphash24(st->cfg.isn_secret, b, sizeof(b));
+        st->port_hash_lip = lip;
+        st->port_hash_rip = rip;
+        st->port_hash_rport = rport;
+        st->port_hash_ok = true;
+    }
+    uint32_t offset = st->port_hash;
     for (uint32_t i = 0; i < n; i++) {
         uint16_t p = (uint16_t)(lo + (offset + st->next_port++) % n);
         if (!tcp_port_in_use(st, lip, p, false))

@@ -18,6 +18,12 @@
  *   read, what is sent after comes out.
  * - rx_alloc_failure: when the memory limit leaves no room for the receive
  *   ring, the data segment is dropped as TCP_NO_MEM and not acknowledged.
+ * - freed_blocks_reused: rings and connection blocks the stack releases
+ *   are kept (stats.mem_cached) and the next block of the same size comes
+ *   from there, not from the allocator; the cache never exceeds 1/16 of
+ *   mem_limit or 4 MiB, the allocator holds exactly mem_used + mem_cached,
+ *   a block needed under a full limit empties the cache first, and
+ *   synack_stack_del gives everything back.
  * - timers_exact: deadlines 1 ms (delayed ACK), 300 ms (retransmission),
  *   70 s and 2 h (keepalive) ahead, among 500 connections with no timer:
  *   synack_stack_next_deadline names each to the nanosecond, nothing fires
@@ -65,6 +71,7 @@ typedef struct env {
     cap cap[MAXCAP];
     size_t ncap;
     int lh;
+    bool quiet; /* frames not captured (freed_blocks_reused's crowd) */
     int h[NCONN];
     uint32_t dut_nxt[NCONN]; /* next sequence number from the DUT */
     uint32_t cli_nxt[NCONN]; /* next sequence number from the client */
@@ -108,7 +115,7 @@ static void on_output(void *ctx, const uint8_t *f, size_t len,
                       synack_time_t now)
 {
     env *e = ctx;
-    if (len < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6)
+    if (e->quiet || len < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6)
         return;
     const uint8_t *ip = f + 14;
     size_t ihl = (size_t)(ip[0] & 0xf) * 4;
@@ -167,10 +174,38 @@ static void seg(env *e, int i, uint8_t flags, const char *data)
     check(e);
 }
 
+/* An allocator that counts (freed_blocks_reused). */
+typedef struct counter {
+    uint64_t calls, bytes, blocks;
+} counter;
+static counter *g_count; /* set by the one test that counts */
+
+static void *count_alloc(void *ctx, size_t size)
+{
+    counter *c = ctx;
+    c->calls++;
+    c->bytes += size;
+    c->blocks++;
+    return malloc(size);
+}
+
+static void count_release(void *ctx, void *p, size_t size)
+{
+    counter *c = ctx;
+    c->bytes -= size;
+    c->blocks--;
+    free(p);
+}
+
 static void new_stack(env *e, uint32_t max_sockets, uint64_t mem_limit)
 {
     synack_stack_config cfg;
     synack_stack_config_init(&cfg);
+    if (g_count) {
+        cfg.mem_alloc = count_alloc;
+        cfg.mem_release = count_release;
+        cfg.mem_ctx = g_count;
+    }
     memcpy(cfg.mac, dut_mac, 6);
     cfg.ip = DUT_IP;
     cfg.max_sockets = max_sockets;
@@ -377,6 +412,112 @@ static void rx_alloc_failure(void **state)
     teardown_env(e);
 }
 
+static synack_stack_stats stats(const env *e)
+{
+    synack_stack_stats s;
+    synack_stack_get_stats(e->st, &s);
+    return s;
+}
+
+static void freed_blocks_reused(void **state)
+{
+    (void)state;
+    counter c = {0};
+    g_count = &c;
+    env *e = setup_env(256, 64u << 20); /* cache limit 4 MiB */
+    g_count = NULL;
+    /* the stack object itself is allocated outside mem_used */
+    uint64_t outside = c.bytes - mem_used(e);
+    assert_true(outside < 64 * 1024);
+    open_conn(e, 0);
+    seg(e, 0, SYNACK_TH_ACK | SYNACK_TH_PSH, "hello");
+    char buf[16];
+    assert_int_equal(synack_recv(e->st, e->h[0], buf, sizeof buf, e->now), 5);
+    uint64_t with_rx = mem_used(e);
+    /* idle: the ring goes back to the stack's cache, not the allocator */
+    uint64_t calls = c.calls, held = c.bytes;
+    advance_to(e, e->now + 2 * SYNACK_SEC);
+    uint64_t ring = with_rx - mem_used(e);
+    assert_true(ring > 0);
+    assert_int_equal(stats(e).mem_cached, ring);
+    assert_int_equal(c.bytes, held);
+    /* data again: the same size comes from the cache */
+    seg(e, 0, SYNACK_TH_ACK | SYNACK_TH_PSH, "again");
+    assert_int_equal(mem_used(e), with_rx);
+    assert_int_equal(stats(e).mem_cached, 0);
+    assert_int_equal(c.calls, calls);
+    assert_int_equal(synack_recv(e->st, e->h[0], buf, sizeof buf, e->now), 5);
+    assert_memory_equal(buf, "again", 5);
+
+    /* many rings released at once: the cache keeps 4 MiB of them */
+    for (int i = 1; i < 200; i++) {
+        open_conn(e, i);
+        seg(e, i, SYNACK_TH_ACK | SYNACK_TH_PSH, "x");
+        assert_int_equal(synack_recv(e->st, e->h[i], buf, sizeof buf, e->now),
+                         1);
+    }
+    assert_true(200 * ring > (4u << 20));
+    e->quiet = true; /* their delayed ACKs */
+    advance_to(e, e->now + 2 * SYNACK_SEC);
+    e->quiet = false;
+    synack_stack_stats s = stats(e);
+    assert_true(s.mem_cached > (4u << 20) - ring);
+    assert_true(s.mem_cached <= (4u << 20));
+    assert_int_equal(c.bytes, outside + s.mem_used + s.mem_cached);
+    /* connections closed by RST: their blocks join the cache only where
+     * there is room; the allocator still holds exactly used + cached */
+    for (int i = 0; i < 200; i++) {
+        e->ncap = 0;
+        seg(e, i, SYNACK_TH_RST, NULL);
+        assert_int_equal(synack_close(e->st, e->h[i], e->now), 0);
+        check(e);
+    }
+    s = stats(e);
+    assert_true(s.mem_cached <= (4u << 20));
+    assert_int_equal(c.bytes, outside + s.mem_used + s.mem_cached);
+    teardown_env(e);
+    assert_int_equal(c.bytes, 0);
+    assert_int_equal(c.blocks, 0);
+}
+
+/* The limit counts the cache: a block that does not fit beside it empties
+ * the cache and is allocated; one that does not fit at all is refused. */
+static void cache_within_limit(void **state)
+{
+    (void)state;
+    env *m = setup_env(64, 0);
+    open_conn(m, 0);
+    open_conn(m, 1);
+    uint64_t two = mem_used(m);
+    seg(m, 0, SYNACK_TH_ACK | SYNACK_TH_PSH, "x");
+    uint64_t ring = mem_used(m) - two;
+    teardown_env(m);
+
+    /* room for two idle connections and one ring, not two */
+    env *e = setup_env(64, two + ring + ring / 2);
+    open_conn(e, 0);
+    open_conn(e, 1);
+    seg(e, 0, SYNACK_TH_ACK | SYNACK_TH_PSH, "x");
+    char buf[4];
+    assert_int_equal(synack_recv(e->st, e->h[0], buf, sizeof buf, e->now), 1);
+    advance_to(e, e->now + 2 * SYNACK_SEC); /* ring 0 to the cache */
+    synack_stack_stats s = stats(e);
+    uint64_t lim = two + ring + ring / 2;
+    assert_true(s.mem_used + s.mem_cached <= lim);
+    /* connection 1 gets data: a ring, from the cache or after it */
+    seg(e, 1, SYNACK_TH_ACK | SYNACK_TH_PSH, "y");
+    s = stats(e);
+    assert_int_equal(s.drops[SYNACK_DROP_TCP_NO_MEM], 0);
+    assert_int_equal(s.mem_used, two + ring);
+    assert_true(s.mem_used + s.mem_cached <= lim);
+    /* and connection 0 cannot have one too */
+    seg(e, 0, SYNACK_TH_ACK | SYNACK_TH_PSH, "z");
+    s = stats(e);
+    assert_int_equal(s.drops[SYNACK_DROP_TCP_NO_MEM], 1);
+    assert_true(s.mem_used + s.mem_cached <= lim);
+    teardown_env(e);
+}
+
 /* ---- timers --------------------------------------------------------------- */
 
 /* Nothing leaves a nanosecond before t; at t, exactly one segment of
@@ -488,6 +629,8 @@ int main(void)
         cmocka_unit_test(per_conn_memory),
         cmocka_unit_test(buffers_follow_data),
         cmocka_unit_test(rx_alloc_failure),
+        cmocka_unit_test(freed_blocks_reused),
+        cmocka_unit_test(cache_within_limit),
         cmocka_unit_test(timers_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
