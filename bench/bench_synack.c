@@ -170,21 +170,34 @@ static void pair_del(pair *p)
     free(p);
 }
 
-/* Deliver every queued frame (lossless queues), both ways, until quiet. */
+/* Deliver every queued frame (lossless queues), both ways, until quiet.
+ * What one queue holds is one input batch (synack_stack_batch_begin/end:
+ * an ACK per batch for in-order data, as a driver's poll with GRO);
+ * BENCH_NOBATCH=1 hands the frames in one by one instead. */
 static void pump(pair *p, synack_time_t now)
 {
     size_t len;
     const uint8_t *f;
+    const char *nb = getenv("BENCH_NOBATCH");
+    int batch = !(nb && *nb == '1');
     for (;;) {
         int moved = 0;
+        if (batch)
+            synack_stack_batch_begin(p->b);
         while ((f = bench_fq_pop(&p->ab, &len)) != NULL) {
             synack_stack_input(p->b, f, len, now);
             moved = 1;
+        }
+        if (batch) {
+            synack_stack_batch_end(p->b, now);
+            synack_stack_batch_begin(p->a);
         }
         while ((f = bench_fq_pop(&p->ba, &len)) != NULL) {
             synack_stack_input(p->a, f, len, now);
             moved = 1;
         }
+        if (batch)
+            synack_stack_batch_end(p->a, now);
         if (!moved)
             return;
     }

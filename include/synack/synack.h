@@ -259,6 +259,19 @@ void synack_stack_set_output(synack_stack *st,
  * and dropped, never returned as errors. */
 int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
                        synack_time_t now);
+/* An input batch: the frames a driver takes from its device in one go
+ * (one poll), handed to synack_stack_input between these two calls. In a
+ * batch, the ACK that in-order data calls for every second full-sized
+ * segment is sent once, at synack_stack_batch_end, for all the segments of
+ * the batch (one connection at a time; out-of-order data, window updates
+ * and anything else still ACK at once): as Linux's GRO merges the segments
+ * of one NAPI poll into one before TCP ACKs them, so no ACK is later in
+ * time than without the batch, and fewer are sent. Other calls (send,
+ * recv, advance) may come between; a batch left open is ended by the next
+ * synack_stack_batch_end, and the delayed-ACK timer sends a held-back ACK
+ * in any case. */
+void synack_stack_batch_begin(synack_stack *st);
+void synack_stack_batch_end(synack_stack *st, synack_time_t now);
 /* Run every timer due at or before `now`. */
 void synack_stack_advance(synack_stack *st, synack_time_t now);
 /* Earliest time the stack wants synack_stack_advance; SYNACK_TIME_NEVER if

@@ -311,6 +311,10 @@ struct synack_stack {
     uint8_t *txbuf; /* txcap bytes: where the frame being built goes */
     uint8_t *txown; /* our scratch: txbuf except while a TCP segment is
                        built in the device's memory (cfg.tx_buffer) */
+    /* input batch (synack_stack_batch_begin/end): the connection whose
+     * every-second-segment ACK waits for the batch's end, if any */
+    bool batching;
+    struct tcb *batch_ack;
     uint16_t ip_id;
 
     /* trace and events */
@@ -349,6 +353,8 @@ synack_time_t stack_clock(synack_stack *st, synack_time_t now);
  * (cfg.tx_buffer), for one frame; stack_tx_end points it back at our own
  * scratch (after ip_output, whatever happened to the frame). */
 void stack_tx_begin(synack_stack *st);
+/* The ACK an input batch held back (tcp_input.c), at the batch's end. */
+void tcp_batch_flush(synack_stack *st, synack_time_t now);
 void stack_tx_end(synack_stack *st);
 /* The L4 payload (l4len bytes) is already at st->txbuf + 34. Fills the IP
  * and Ethernet headers and sends or queues for ARP. */

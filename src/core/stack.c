@@ -650,6 +650,18 @@ int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
     return 0;
 }
 
+void synack_stack_batch_begin(synack_stack *st)
+{
+    st->batching = true;
+}
+
+void synack_stack_batch_end(synack_stack *st, synack_time_t now)
+{
+    now = stack_clock(st, now);
+    st->batching = false;
+    tcp_batch_flush(st, now);
+}
+
 void synack_stack_advance(synack_stack *st, synack_time_t now)
 {
     now = stack_clock(st, now);

@@ -902,9 +902,20 @@ static void delayed_ack(synack_stack *st, tcb *tp, uint32_t dlen,
                         synack_time_t now)
 {
     tp->unacked_rcv += dlen;
-    if (tp->unacked_rcv >= 2u * tp->mss)
-        tp->ack_now = true;
-    else if (tp->t_delack == SYNACK_TIME_NEVER)
+    if (tp->unacked_rcv >= 2u * tp->mss) {
+        /* In an input batch, the ACK of in-order data waits for the
+         * batch's end (one connection at a time: another one ACKs as
+         * usual), as Linux's GRO merges the segments of one poll before
+         * TCP sees them; the delayed-ACK timer stays the backstop. */
+        if (st->batching && (!st->batch_ack || st->batch_ack == tp)) {
+            st->batch_ack = tp;
+            if (tp->t_delack == SYNACK_TIME_NEVER)
+                tp->t_delack =
+                    now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+        } else {
+            tp->ack_now = true;
+        }
+    } else if (tp->t_delack == SYNACK_TIME_NEVER)
         tp->t_delack = now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
 }
 
@@ -1182,6 +1193,20 @@ static int rx_copy_csum(const tcb *tp, const wire_ipv4 *ip, const uint8_t *p,
     if (wire_csum_fold(wire_csum_add(sum, p, len)) != 0)
         return -SYNACK_DROP_TCP_BAD_CSUM;
     return 0;
+}
+
+void tcp_batch_flush(synack_stack *st, synack_time_t now)
+{
+    tcb *tp = st->batch_ack;
+    st->batch_ack = NULL;
+    if (!tp || tp->zombie || tp->unacked_rcv < 2u * tp->mss)
+        return; /* gone, or ACKed since by a segment we sent */
+    st->cause = "end of input batch";
+    tp->ack_now = true;
+    tcp_output(st, tp, now);
+    tcp_notify(st, tp);
+    st->cause = NULL;
+    tcp_entry_done(st, tp);
 }
 
 void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
