@@ -173,6 +173,61 @@ static uint64_t sum_sse2(uint8_t *dst, const uint8_t *p, size_t len)
 #endif
 
 #if CSUM_AVX2
+/* The last 0..31 bytes without a loop or a call: 16, 8 and 4 bytes by
+ * their bits in len (fixed-size copies become plain moves), then 0..3
+ * bytes as one word padded with zeros (sum_tail's rule). */
+static inline uint64_t halves(uint64_t v)
+{
+    return (v & 0xffffffffu) + (v >> 32);
+}
+static inline uint64_t sum_tail31(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    uint64_t s = 0, a, b;
+    uint32_t w;
+    if (len & 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        if (dst) {
+            memcpy(dst, p, 16);
+            dst += 16;
+        }
+        s += halves(a) + halves(b);
+        p += 16;
+    }
+    if (len & 8) {
+        memcpy(&a, p, 8);
+        if (dst) {
+            memcpy(dst, p, 8);
+            dst += 8;
+        }
+        s += halves(a);
+        p += 8;
+    }
+    if (len & 4) {
+        memcpy(&w, p, 4);
+        if (dst) {
+            memcpy(dst, p, 4);
+            dst += 4;
+        }
+        s += w;
+        p += 4;
+    }
+    if (len & 3) {
+        uint8_t t[4] = {p[0], 0, 0, 0};
+        if (len & 2) {
+            t[1] = p[1];
+            if (len & 1)
+                t[2] = p[2];
+        }
+        memcpy(&w, t, 4);
+        if (dst)
+            for (size_t i = 0; i < (len & 3); i++)
+                dst[i] = p[i];
+        s += w;
+    }
+    return s;
+}
+
 /* 128 bytes a step into four vectors of four 64-bit lanes: each 256-bit
  * load splits into its low and high 32-bit halves of every 64-bit lane
  * (an AND and a shift, no unpacking), then 32 bytes a step. Each lane takes
@@ -225,9 +280,10 @@ AVX2_FN static uint64_t sum_avx2(uint8_t *dst, const uint8_t *p, size_t len)
     }
     __m256i t = _mm256_add_epi64(_mm256_add_epi64(a0, a1),
                                  _mm256_add_epi64(a2, a3));
-    uint64_t r[4];
-    _mm256_storeu_si256((__m256i *)(void *)r, t);
-    return r[0] + r[1] + r[2] + r[3] + sum_scalar(dst, p, len);
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t),
+                              _mm256_extracti128_si256(t, 1));
+    h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
+    return (uint64_t)_mm_cvtsi128_si64(h) + sum_tail31(dst, p, len);
 }
 #endif
 
