@@ -1177,18 +1177,21 @@ static int rx_copy_csum(const tcb *tp, const wire_ipv4 *ip, const uint8_t *p,
         dlen <= tp->rx_size - tp->rx_len) {
         uint32_t pos = (tp->rx_head + tp->rx_len) % tp->rx_size;
         uint32_t first = min32(dlen, tp->rx_size - pos);
-        /* chained sums need even pieces but the last (wire.h) */
-        if (first == dlen || first % 2 == 0) {
-            sum = wire_csum_add(sum, p, th->hlen); /* hlen: a multiple of 4 */
-            sum = wire_csum_copy(sum, tp->rxb + pos, p + th->hlen, first);
-            if (first < dlen)
-                sum = wire_csum_copy(sum, tp->rxb, p + th->hlen + first,
-                                     dlen - first);
-            if (wire_csum_fold(sum) != 0)
-                return -SYNACK_DROP_TCP_BAD_CSUM;
-            s->in_ring = p + th->hlen;
-            return 0;
+        const uint8_t *data = p + th->hlen;
+        sum = wire_csum_add(sum, p, th->hlen); /* hlen: a multiple of 4 */
+        sum = wire_csum_copy(sum, tp->rxb + pos, data, first);
+        if (first < dlen) {
+            /* the ring's end split it: an odd first piece shifts the rest
+             * by a byte (wire_csum_add_odd) */
+            uint32_t rest =
+                wire_csum_copy(first & 1 ? 0 : sum, tp->rxb, data + first,
+                               dlen - first);
+            sum = first & 1 ? wire_csum_add_odd(sum, rest) : rest;
         }
+        if (wire_csum_fold(sum) != 0)
+            return -SYNACK_DROP_TCP_BAD_CSUM;
+        s->in_ring = data;
+        return 0;
     }
     if (wire_csum_fold(wire_csum_add(sum, p, len)) != 0)
         return -SYNACK_DROP_TCP_BAD_CSUM;

@@ -57,30 +57,22 @@ static bool window_update_due(const tcb *tp)
     return inc >= 2u * tp->rcv_mss || inc >= tp->rx_size / 2;
 }
 
-static void copy_out_ring(const tcb *tp, uint32_t off, uint8_t *dst,
-                          uint32_t len)
-{
-    uint32_t pos = (tp->tx_head + off) % tp->tx_size;
-    uint32_t first = min32(len, tp->tx_size - pos);
-    memcpy(dst, tp->txb + pos, first);
-    if (len > first)
-        memcpy(dst + first, tp->txb, len - first);
-}
-
-/* copy_out_ring, summing the payload on the way (one pass instead of
- * two); the sum chains only across an even first piece. */
+/* Copy len bytes at offset off of the send ring to dst, summing them on
+ * the way (one pass instead of two); a piece after an odd first one (the
+ * ring's end) chains swapped (wire_csum_add_odd). */
 static uint32_t copy_out_ring_csum(const tcb *tp, uint32_t off, uint8_t *dst,
                                    uint32_t len)
 {
     uint32_t pos = (tp->tx_head + off) % tp->tx_size;
     uint32_t first = min32(len, tp->tx_size - pos);
-    if ((first & 1) && len > first) {
-        copy_out_ring(tp, off, dst, len);
-        return wire_csum_add(0, dst, len);
-    }
     uint32_t s = wire_csum_copy(0, dst, tp->txb + pos, first);
-    if (len > first)
-        s = wire_csum_copy(s, dst + first, tp->txb, len - first);
+    if (len > first) {
+        if (first & 1)
+            s = wire_csum_add_odd(
+                s, wire_csum_copy(0, dst + first, tp->txb, len - first));
+        else
+            s = wire_csum_copy(s, dst + first, tp->txb, len - first);
+    }
     return s;
 }
 

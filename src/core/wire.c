@@ -346,6 +346,17 @@ uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
     return csum_run(sum, dst, src, len);
 }
 
+uint32_t wire_csum_add_odd(uint32_t sum, uint32_t part)
+{
+    /* RFC 1071 section 2 (B), byte order independence: bytes that start
+     * at an odd offset sit in the other half of every 16-bit word, so
+     * their sum, taken as if they started at an even one, counts swapped */
+    uint16_t f = fold64(part);
+    f = (uint16_t)((f >> 8) | (f << 8));
+    uint64_t total = (uint64_t)sum + f;
+    return (uint32_t)((total & 0xffffffffu) + (total >> 32));
+}
+
 uint16_t wire_csum_fold(uint32_t sum)
 {
     return (uint16_t)~fold64(sum);

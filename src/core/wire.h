@@ -85,6 +85,11 @@ uint32_t wire_csum_add(uint32_t sum, const void *p, size_t len);
  * the data instead of two; dst and src must not overlap). Same chaining
  * rule. */
 uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
+/* Chain a piece that starts at an odd offset of the region: part is its
+ * wire_csum_add/wire_csum_copy sum taken from 0 as if it started at an
+ * even one, sum the region's sum up to it (the piece before may then be
+ * odd). E.g. a payload split by the end of a ring at an odd offset. */
+uint32_t wire_csum_add_odd(uint32_t sum, uint32_t part);
 /* The loop wire_csum_add and wire_csum_copy use on this CPU: "avx2"
  * (chosen at run time), "sse2" or "portable" (for tests and benchmarks). */
 const char *wire_csum_impl(void);

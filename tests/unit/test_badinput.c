@@ -797,8 +797,7 @@ static void test_bad_checksums(void **state)
  * free space (tcp_input.c, rx_copy_csum; header prediction on) and is only
  * kept when the checksum is right. Odd-sized segments, read back at once,
  * walk the ring's write position all the way round, so segments split at
- * the ring's end at even and odd offsets (the odd ones take the plain
- * path): each one first arrives with a payload byte changed (dropped, and
+ * the ring's end at even and odd offsets (wire_csum_add_odd): each one first arrives with a payload byte changed (dropped, and
  * nothing of it must be delivered), then intact (delivered byte for byte);
  * the same with header prediction off. */
 static void bad_checksum_ring_walk(env *e)
