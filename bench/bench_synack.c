@@ -174,12 +174,12 @@ static void pair_del(pair *p)
  * What one queue holds is one input batch (synack_stack_batch_begin/end:
  * an ACK per batch for in-order data, as a driver's poll with GRO);
  * BENCH_NOBATCH=1 hands the frames in one by one instead. */
+static int g_batch = 1; /* BENCH_NOBATCH, read once in main */
 static void pump(pair *p, synack_time_t now)
 {
     size_t len;
     const uint8_t *f;
-    const char *nb = getenv("BENCH_NOBATCH");
-    int batch = !(nb && *nb == '1');
+    int batch = g_batch;
     for (;;) {
         int moved = 0;
         if (batch)
@@ -753,6 +753,8 @@ int main(int argc, char **argv)
     if (argc < 2)
         bench_die("usage: see the comment at the top of bench_synack.c");
     const char *m = argv[1];
+    const char *nb = getenv("BENCH_NOBATCH");
+    g_batch = !(nb && *nb == '1');
     if (!strcmp(m, "bulk") && (argc == 4 || argc == 5))
         return cmd_bulk((uint16_t)atoi(argv[2]), strtoull(argv[3], NULL, 0),
                         argc == 5 && !strcmp(argv[4], "cg"));
