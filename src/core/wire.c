@@ -107,6 +107,84 @@ static uint64_t lanes_sum(__m128i a, __m128i b, __m128i c, __m128i d)
 }
 #endif
 
+/* Short inputs (headers) and the last 0..31 bytes of the vector loops,
+ * without a loop or a call: 16, 8 and 4 bytes by
+ * their bits in len (fixed-size copies become plain moves), then 0..3
+ * bytes as one word padded with zeros (sum_tail's rule). */
+static inline uint64_t halves(uint64_t v)
+{
+    return (v & 0xffffffffu) + (v >> 32);
+}
+static inline uint64_t sum_tail31(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    uint64_t s = 0, a, b;
+    uint32_t w;
+    if (len & 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        if (dst) {
+            memcpy(dst, p, 16);
+            dst += 16;
+        }
+        s += halves(a) + halves(b);
+        p += 16;
+    }
+    if (len & 8) {
+        memcpy(&a, p, 8);
+        if (dst) {
+            memcpy(dst, p, 8);
+            dst += 8;
+        }
+        s += halves(a);
+        p += 8;
+    }
+    if (len & 4) {
+        memcpy(&w, p, 4);
+        if (dst) {
+            memcpy(dst, p, 4);
+            dst += 4;
+        }
+        s += w;
+        p += 4;
+    }
+    if (len & 3) {
+        uint8_t t[4] = {p[0], 0, 0, 0};
+        if (len & 2) {
+            t[1] = p[1];
+            if (len & 1)
+                t[2] = p[2];
+        }
+        memcpy(&w, t, 4);
+        if (dst)
+            for (size_t i = 0; i < (len & 3); i++)
+                dst[i] = p[i];
+        s += w;
+    }
+    return s;
+}
+
+/* Fewer than 64 bytes (an IP or TCP header, an ACK's options): a 32-byte
+ * block as four 8-byte words if there is one, then sum_tail31. */
+static inline uint64_t sum_small(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    uint64_t s = 0;
+    if (len >= 32) {
+        uint64_t a, b, c, d;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        memcpy(&c, p + 16, 8);
+        memcpy(&d, p + 24, 8);
+        if (dst) {
+            memcpy(dst, p, 32);
+            dst += 32;
+        }
+        s = halves(a) + halves(b) + halves(c) + halves(d);
+        p += 32;
+        len -= 32;
+    }
+    return s + sum_tail31(dst, p, len);
+}
+
 /* The scalar part: 32 bytes a step into four accumulators, then the tail.
  * When dst is not NULL the bytes are copied there on the way. */
 static uint64_t sum_scalar(uint8_t *dst, const uint8_t *p, size_t len)
@@ -173,61 +251,6 @@ static uint64_t sum_sse2(uint8_t *dst, const uint8_t *p, size_t len)
 #endif
 
 #if CSUM_AVX2
-/* The last 0..31 bytes without a loop or a call: 16, 8 and 4 bytes by
- * their bits in len (fixed-size copies become plain moves), then 0..3
- * bytes as one word padded with zeros (sum_tail's rule). */
-static inline uint64_t halves(uint64_t v)
-{
-    return (v & 0xffffffffu) + (v >> 32);
-}
-static inline uint64_t sum_tail31(uint8_t *dst, const uint8_t *p, size_t len)
-{
-    uint64_t s = 0, a, b;
-    uint32_t w;
-    if (len & 16) {
-        memcpy(&a, p, 8);
-        memcpy(&b, p + 8, 8);
-        if (dst) {
-            memcpy(dst, p, 16);
-            dst += 16;
-        }
-        s += halves(a) + halves(b);
-        p += 16;
-    }
-    if (len & 8) {
-        memcpy(&a, p, 8);
-        if (dst) {
-            memcpy(dst, p, 8);
-            dst += 8;
-        }
-        s += halves(a);
-        p += 8;
-    }
-    if (len & 4) {
-        memcpy(&w, p, 4);
-        if (dst) {
-            memcpy(dst, p, 4);
-            dst += 4;
-        }
-        s += w;
-        p += 4;
-    }
-    if (len & 3) {
-        uint8_t t[4] = {p[0], 0, 0, 0};
-        if (len & 2) {
-            t[1] = p[1];
-            if (len & 1)
-                t[2] = p[2];
-        }
-        memcpy(&w, t, 4);
-        if (dst)
-            for (size_t i = 0; i < (len & 3); i++)
-                dst[i] = p[i];
-        s += w;
-    }
-    return s;
-}
-
 /* 128 bytes a step into four vectors of four 64-bit lanes: each 256-bit
  * load splits into its low and high 32-bit halves of every 64-bit lane
  * (an AND and a shift, no unpacking), then 32 bytes a step. Each lane takes
@@ -291,6 +314,8 @@ AVX2_FN static uint64_t sum_avx2(uint8_t *dst, const uint8_t *p, size_t len)
  * unfolded. When dst is not NULL the bytes are copied there on the way. */
 static uint64_t sum_native(uint8_t *dst, const uint8_t *p, size_t len)
 {
+    if (len < 64)
+        return sum_small(dst, p, len);
 #if CSUM_AVX2
     if (__builtin_cpu_supports("avx2"))
         return sum_avx2(dst, p, len);
