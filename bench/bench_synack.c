@@ -13,9 +13,14 @@
  *   bench_synack memidle N           memory per idle connection
  *
  * Two stacks, A (10.0.0.1) and B (10.0.0.2), joined by two frame queues
- * (bench.h): every frame a stack sends is copied into the queue towards the
- * other and handed to synack_stack_input from there. The same queues carry
- * lwIP's frames in bench_lwip. Output: "key value" lines (bench.h).
+ * (bench.h): on the lossless queues a stack builds its TCP segments in the
+ * queue's next slot (synack_stack_config.tx_buffer; other frames are copied
+ * in by output()), and each queue's frames are handed to
+ * synack_stack_input from there as one input batch
+ * (synack_stack_batch_begin/end). BENCH_TXCOPY=1 and BENCH_NOBATCH=1 turn
+ * either off. The same queues carry lwIP's frames in bench_lwip (a pbuf
+ * pointer per frame, the frame copied once into the peer's pbuf). Output:
+ * "key value" lines (bench.h).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
