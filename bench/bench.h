@@ -124,6 +124,13 @@ static inline void bench_fq_init(bench_fq *q, size_t slot, size_t cap)
     q->head = q->count = 0;
     q->drops = 0;
 }
+/* Index of the slot after the count frames from head (no division: head
+ * and count are below cap). */
+static inline size_t bench_fq_tail(const bench_fq *q)
+{
+    size_t i = q->head + q->count;
+    return i >= q->cap ? i - q->cap : i;
+}
 static inline void bench_fq_free(bench_fq *q)
 {
     free(q->buf);
@@ -137,7 +144,7 @@ static inline uint8_t *bench_fq_slot(bench_fq *q, size_t len, uint64_t at)
         q->drops++;
         return NULL;
     }
-    size_t i = (q->head + q->count) % q->cap;
+    size_t i = bench_fq_tail(q);
     q->len[i] = (uint32_t)len;
     q->at[i] = at;
     q->count++;
@@ -150,7 +157,7 @@ static inline uint8_t *bench_fq_peek(bench_fq *q, size_t len)
 {
     if (q->count == q->cap || len > q->slot)
         return NULL;
-    return q->buf + ((q->head + q->count) % q->cap) * q->slot;
+    return q->buf + bench_fq_tail(q) * q->slot;
 }
 static inline void bench_fq_commit(bench_fq *q, const uint8_t *f, size_t len,
                                    uint64_t at)
@@ -173,7 +180,7 @@ static inline const uint8_t *bench_fq_pop(bench_fq *q, size_t *len)
     if (q->count == 0)
         return NULL;
     size_t i = q->head;
-    q->head = (q->head + 1) % q->cap;
+    q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
     q->count--;
     /* Empty: start again at the first slot, so that the slots in use stay
      * the same few (in cache) instead of cycling through cap x slot bytes.
