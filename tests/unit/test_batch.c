@@ -230,6 +230,8 @@ static void run_burst(int batch, int txbuf, size_t *acks_during,
         for (size_t i = 0; i < e->ab.n; i++)
             synack_stack_input(e->b, e->ab.buf[i], e->ab.len[i], e->now);
         before = e->ba.n;
+        check_ok(e->b); /* the invariants hold inside a batch too */
+        assert_true(synack_stack_next_deadline(e->b) < SYNACK_TIME_NEVER);
         synack_stack_batch_end(e->b, e->now);
         e->ab.n = 0;
     } else {
@@ -269,6 +271,37 @@ static void test_batch_one_ack(void **state)
     assert_int_equal(n1, 10 * SEG);
     assert_int_equal(n2, 10 * SEG);
     assert_memory_equal(g1, g2, n1);
+}
+
+/* A batch never ended: the delayed-ACK timer still sends the ACK, and the
+ * next batch's end has nothing left to send. */
+static void test_batch_left_open(void **state)
+{
+    (void)state;
+    env *e = setup_env(0, 1);
+    uint8_t data[4 * SEG];
+    memset(data, 'o', sizeof(data));
+    assert_int_equal(synack_send(e->a, e->cs, data, sizeof(data), e->now),
+                     (ssize_t)sizeof(data));
+    synack_stack_batch_begin(e->b);
+    for (size_t i = 0; i < e->ab.n; i++)
+        synack_stack_input(e->b, e->ab.buf[i], e->ab.len[i], e->now);
+    e->ab.n = 0;
+    assert_int_equal(e->ba.n, 0);
+    synack_time_t d = synack_stack_next_deadline(e->b);
+    assert_true(d > e->now && d <= e->now + SYNACK_SEC);
+    e->now = d;
+    synack_stack_advance(e->b, e->now);
+    assert_int_equal(e->ba.n, 1); /* the delayed ACK */
+    synack_stack_batch_end(e->b, e->now);
+    assert_int_equal(e->ba.n, 1);
+    deliver(e, e->a, &e->ba, 0);
+    synack_conn_info ci;
+    assert_int_equal(synack_conn_get(e->a, e->cs, &ci), 0);
+    assert_int_equal(ci.send_q, 0);
+    check_ok(e->a);
+    check_ok(e->b);
+    free_env(e);
 }
 
 /* A hole in the batch: the out-of-order segments are ACKed at once
@@ -420,6 +453,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_one_ack),
         cmocka_unit_test(test_batch_ooo_acks_at_once),
+        cmocka_unit_test(test_batch_left_open),
         cmocka_unit_test(test_batch_ack_carried_by_data),
         cmocka_unit_test(test_txbuf_same_frames),
         cmocka_unit_test(test_txbuf_arp_wait),
