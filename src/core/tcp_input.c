@@ -1155,9 +1155,10 @@ static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
 
 /* Receive-side checksum fused with the copy into the receive ring: for a
  * data segment (ACK, no SYN/RST/URG) of a connection with a receive ring,
- * starting at RCV.NXT and fitting in the ring's free space, the payload is
- * summed while it is copied to where reass would put it. Nothing is
- * committed here: bytes past rx_len are free space, so a segment whose
+ * starting at RCV.NXT and fitting in the ring's free space, while no
+ * out-of-order data is held there (nooo == 0), the payload is summed while
+ * it is copied to where reass would put it. Nothing is committed here:
+ * bytes past rx_len are then free space, so a segment whose
  * checksum fails (dropped as before) or that is not accepted after all
  * leaves nothing behind; one that is, is appended by reass without a second
  * copy (seg.in_ring). Otherwise the checksum is verified as
@@ -1171,7 +1172,7 @@ static int rx_copy_csum(const tcb *tp, const wire_ipv4 *ip, const uint8_t *p,
     uint32_t sum = wire_csum_pseudo(ip->src, ip->dst, WIRE_IPPROTO_TCP,
                                     (uint16_t)len);
     s->in_ring = NULL;
-    if (tp && tp->rxb && dlen && th->seq == tp->rcv_nxt &&
+    if (tp && tp->rxb && !tp->nooo && dlen && th->seq == tp->rcv_nxt &&
         (th->flags & (SYNACK_TH_ACK | SYNACK_TH_SYN | SYNACK_TH_RST |
                       SYNACK_TH_URG)) == SYNACK_TH_ACK &&
         dlen <= tp->rx_size - tp->rx_len) {
