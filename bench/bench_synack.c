@@ -621,15 +621,35 @@ static int cmd_rr(long n)
 }
 
 /* ---- goodput under loss (virtual time) ------------------------------- */
+/* synack's own configuration for a long fat lossy path, not lwIP's
+ * compile-time 64 KiB window: congestion control `cc` (tcp_congestion_control
+ * on both stacks; BENCH_LOSS_CC overrides) and SO_SNDBUF = SO_RCVBUF = `buf`
+ * bytes on both ends (BENCH_LOSS_BUF overrides; 0: the tcp_wmem/tcp_rmem
+ * defaults); BENCH_LOSS_PACING=0 turns BBR's pacing off (tcp_pacing). */
+#define LOSS_CC "bbr"
+#define LOSS_BUF (4 << 20) /* tcp_wmem's maximum */
+
 static int cmd_loss(double pct, unsigned rtt_ms, uint64_t mib, uint64_t seed)
 {
     char key[64];
     snprintf(key, sizeof(key), "loss_%g_%u", pct, rtt_ms);
+    const char *cc = getenv("BENCH_LOSS_CC") ? getenv("BENCH_LOSS_CC")
+                                             : LOSS_CC;
+    int buf = getenv("BENCH_LOSS_BUF") ? atoi(getenv("BENCH_LOSS_BUF"))
+                                       : LOSS_BUF;
     int err;
-    pair *p = pair_new(1500, 1, pct / 100.0,
-                       (synack_time_t)rtt_ms * SYNACK_MSEC / 2, seed, &err);
+    pair *p = pair_new_buf(1500, 1, pct / 100.0,
+                           (synack_time_t)rtt_ms * SYNACK_MSEC / 2, seed, buf,
+                           &err);
     if (!p)
         bench_die("stack: %s", synack_strerror(err));
+    if (synack_sysctl_set(p->a, "tcp_congestion_control", cc) < 0 ||
+        synack_sysctl_set(p->b, "tcp_congestion_control", cc) < 0)
+        bench_die("tcp_congestion_control=%s refused", cc);
+    if (getenv("BENCH_LOSS_PACING")) { /* 0: BBR without pacing */
+        synack_sysctl_set(p->a, "tcp_pacing", getenv("BENCH_LOSS_PACING"));
+        synack_sysctl_set(p->b, "tcp_pacing", getenv("BENCH_LOSS_PACING"));
+    }
     uint8_t *pat = bench_pattern();
     uint8_t *rbuf = malloc(BENCH_PAT_SPAN);
     const synack_time_t limit = 3600 * SYNACK_SEC;
@@ -637,9 +657,10 @@ static int cmd_loss(double pct, unsigned rtt_ms, uint64_t mib, uint64_t seed)
     int ok = 1;
     synack_time_t now = SYNACK_SEC, t0 = now;
     int c = synack_socket(p->a), s = -1;
-    int buf = BUF_BYTES;
-    synack_setsockopt(p->a, c, SYNACK_SO_RCVBUF, &buf, sizeof(buf));
-    synack_setsockopt(p->a, c, SYNACK_SO_SNDBUF, &buf, sizeof(buf));
+    if (buf > 0) {
+        synack_setsockopt(p->a, c, SYNACK_SO_RCVBUF, &buf, sizeof(buf));
+        synack_setsockopt(p->a, c, SYNACK_SO_SNDBUF, &buf, sizeof(buf));
+    }
     synack_addr ra = {IP_B, PORT};
     synack_connect(p->a, c, &ra, now);
     size_t len;

@@ -57,6 +57,7 @@ typedef struct tunables {
     int early_retrans; /* 3: tail loss probe (RFC 8985 TLP); 0: off */
     int reordering;    /* initial DupThresh (RFC 6675), default 3 */
     int fast_path;     /* header prediction on (1) or off (0) */
+    int pacing;        /* tcp_pacing: honour the module's pacing rate */
     char cc_name[16];  /* tcp_congestion_control */
 } tunables;
 
@@ -94,12 +95,36 @@ enum {
     TXR_RETRANS = 4, /* retransmitted, that copy still in flight */
     TXR_EVER_RT = 8, /* retransmitted at least once (RACK's Karn rule) */
     TXR_FIN = 16,    /* the record ends with our FIN */
+    TXR_APPLIM = 32, /* sent while the application was the limit (rate) */
+    TXR_RATE = 64,   /* the rate fields are set (sampling was on) */
 };
 typedef struct txrec {
     uint32_t start, end;  /* sequence space, FIN included */
     synack_time_t xmit;   /* last (re)transmission */
+    /* delivery-rate sampling (tcp_sack.c, draft-cheng-iccrg-delivery-
+     * rate-estimation) at the last (re)transmission: tp->delivered, and
+     * how long before xmit tp->delivered_time and tp->first_tx_time were,
+     * in units of 1024 ns (saturated) */
+    uint32_t delivered, dlv_t, first_t;
     uint8_t fl;
 } txrec;
+
+/* One ACK's delivery-rate sample (tcp_sack.c), for congestion control
+ * that models the path (BBR): `delivered` bytes over `interval`. */
+typedef struct tcp_rate_sample {
+    synack_time_t interval; /* 0: no sample on this ACK */
+    synack_time_t rtt;      /* of the newest record delivered; 0: none */
+    uint32_t delivered;     /* bytes delivered during interval */
+    uint32_t prior_delivered; /* tp->delivered when that record was sent */
+    uint32_t acked_sacked;  /* bytes newly delivered by this ACK */
+    uint32_t losses;        /* bytes newly deemed lost on this ACK */
+    uint32_t prior_in_flight; /* pipe before the ACK */
+    bool app_limited;       /* the sample may underestimate the path */
+    /* (tcp_sack.c's own: the record chosen so far) */
+    bool have;
+    uint32_t last_end;
+    synack_time_t last_xmit, prior_time, send_elapsed;
+} tcp_rate_sample;
 
 /* Congestion-control state of a connection (tcp_cc.c): ca_state. */
 enum { CA_OPEN = 0, CA_RECOVERY, CA_LOSS };
@@ -117,6 +142,11 @@ typedef struct tcp_cc_ops {
     uint32_t (*ssthresh)(tcb *tp, synack_time_t now);
     /* a retransmission timeout (after ssthresh was taken) */
     void (*on_rto)(tcb *tp, synack_time_t now);
+    /* optional: on every ACK that delivered data or marked losses, in
+     * and out of recovery, instead of cong_avoid and PRR: the module
+     * sets cwnd (and the pacing rate) from the rate sample itself */
+    void (*cong_control)(tcb *tp, const tcp_rate_sample *rs,
+                         synack_time_t now);
 } tcp_cc_ops;
 
 /* The control block. Laid out for size (a million idle connections must fit
@@ -155,6 +185,13 @@ struct tcb {
                            * a tail loss probe */
     /* RACK (RFC 8985): send time and RTT of the newest delivered segment */
     synack_time_t rack_xmit, rack_rtt, min_rtt;
+    /* delivery-rate sampling (tcp_sack.c): when tp->delivered last grew,
+     * and the send time of the newest delivered record */
+    synack_time_t delivered_time, first_tx_time;
+    /* pacing (tcp_output.c): the next segment's earliest send time, and
+     * t_pace, the timer for it while tcp_output waits at the gate (the
+     * module sets pacing_rate, bytes per second; 0: not paced) */
+    synack_time_t pace_at, t_pace;
     uint64_t cc_priv[6]; /* the congestion-control module's state */
     /* statistics */
     uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
@@ -191,6 +228,11 @@ struct tcb {
     uint32_t reo_wnd_mult, reo_wnd_persist;
     uint32_t dsack_round; /* SND.MAX when reo_wnd_mult last grew */
     uint32_t tlp_high;    /* TLP.end_seq while tlp_on */
+    /* bytes delivered (cumulatively ACKed or SACKed) since the start,
+     * modulo 2^32; app_limited: the rate samples are application-limited
+     * until tp->delivered passes it (0: not limited) */
+    uint32_t delivered, app_limited;
+    uint32_t pacing_rate;
     /* receiver: D-SACK to report (RFC 2883), newest out-of-order data */
     uint32_t dsack_start, dsack_end;
     uint32_t ooo_last; /* start of the last out-of-order segment kept */
@@ -517,6 +559,16 @@ void tcp_cc_exit_recovery(tcb *tp);
 /* A reduction begins (recovery, or a first timeout): remember what to
  * restore if D-SACKs show every retransmission of it was spurious. */
 void tcp_cc_undo_begin(tcb *tp);
+typedef struct tcp_bbr_state {
+    uint8_t mode; /* 0 STARTUP, 1 DRAIN, 2 PROBE_BW, 3 PROBE_RTT */
+    uint8_t cycle_idx;
+    bool full_bw;
+    uint32_t rounds;
+    uint32_t pacing_gain, cwnd_gain; /* x256 */
+    uint64_t bw;           /* bytes per second */
+    synack_time_t min_rtt; /* 0: none yet */
+} tcp_bbr_state;
+bool tcp_bbr_info(const tcb *tp, tcp_bbr_state *out);
 
 /* Loss recovery, SACK, RACK-TLP (tcp_sack.c). */
 uint32_t tcp_rec_cap(uint32_t tx_size);
@@ -528,6 +580,9 @@ uint32_t tcp_inflight(const tcb *tp);
 txrec *tcp_rec_next_lost(const tcb *tp);
 void tcp_rec_collapse(tcb *tp, txrec *r, uint32_t max);
 void tcp_rec_sent_again(tcb *tp, txrec *r, synack_time_t now);
+/* tcp_output found nothing more to send with room in cwnd: the rate
+ * samples of what is in flight are application-limited. */
+void tcp_rate_check_app_limited(tcb *tp);
 void tcp_arm_tlp_or_rto(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_rearm_tlp(synack_stack *st, tcb *tp, synack_time_t now);
 void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,

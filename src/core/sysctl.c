@@ -89,8 +89,12 @@ static const tunable_desc table[] = {
      "fast path, default 1; 0 sends every segment through the full "
      "RFC 9293 checks, for comparison)"},
     {"tcp_congestion_control", T(cc_name), 0, 0, 0,
-     "congestion control of new connections: cubic (RFC 9438, default) or "
-     "reno (NewReno, RFC 5681/6582); recovery always uses PRR (RFC 6937)"},
+     "congestion control of new connections: cubic (RFC 9438, default), "
+     "reno (NewReno, RFC 5681/6582; both recover with PRR, RFC 6937) or bbr "
+     "(BBR v1: a model of bandwidth and RTT, paced, no cut on random loss)"},
+    {"tcp_pacing", T(pacing), 1, 0, 1,
+     "pace the segments of connections whose congestion control sets a "
+     "rate (bbr): 1 (default) or 0 (send as cwnd allows, for comparison)"},
 };
 #undef T
 #define NTUNABLES (sizeof(table) / sizeof(table[0]))
@@ -130,6 +134,7 @@ void tunables_default(tunables *t)
     t->early_retrans = 3;
     t->reordering = 3;
     t->fast_path = 1;
+    t->pacing = 1;
     memcpy(t->cc_name, "cubic", 6);
 }
 

@@ -246,7 +246,7 @@ static bool reass(synack_stack *st, tcb *tp, const seg *s, synack_time_t now)
 static void enter_time_wait(synack_stack *st, tcb *tp, synack_time_t now)
 {
     tcp_set_state(st, tp, SYNACK_TIME_WAIT, now);
-    tp->t_rexmt = tp->t_persist = tp->t_keep = SYNACK_TIME_NEVER;
+    tp->t_rexmt = tp->t_persist = tp->t_keep = tp->t_pace = SYNACK_TIME_NEVER;
     if (tp->handle < 0)
         tcp_free_buffers(st, tp); /* nobody will read or write any more */
     tp->t_2msl = now + (synack_time_t)st->tun.timewait_len * SYNACK_SEC;

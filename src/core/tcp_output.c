@@ -336,6 +336,44 @@ void tcp_resend_rec(synack_stack *st, tcb *tp, txrec *r, synack_time_t now)
         tp->prr_out += r->end - r->start;
 }
 
+/* ---- pacing (BBR) ---------------------------------------------------------
+ * A connection whose congestion control sets pacing_rate keeps pace_at,
+ * the time its data so far would have taken at that rate: each segment
+ * moves it on by its length at the rate (from now, or from pace_at if
+ * that is later: an idle connection earns no burst). A segment may leave
+ * while pace_at is at most one quantum ahead of now -- 1 ms, or two
+ * segments' time if longer, as Linux sizes its paced bursts -- so that an
+ * event loop whose timers are not finer than a millisecond still sends at
+ * the rate. Waiting, tcp_output leaves t_pace armed for the moment the
+ * gate opens. */
+
+static synack_time_t pace_quantum(const tcb *tp)
+{
+    synack_time_t two = (synack_time_t)2 * tp->mss * SYNACK_SEC /
+                        tp->pacing_rate;
+    return two > SYNACK_MSEC ? two : SYNACK_MSEC;
+}
+
+static bool pace_ok(const synack_stack *st, tcb *tp, synack_time_t now)
+{
+    if (!tp->pacing_rate || !st->tun.pacing || now >= tp->pace_at)
+        return true;
+    synack_time_t q = pace_quantum(tp);
+    if (tp->pace_at - now <= q)
+        return true;
+    tp->t_pace = tp->pace_at - q;
+    return false;
+}
+
+static void pace_sent(const synack_stack *st, tcb *tp, uint32_t bytes,
+                      synack_time_t now)
+{
+    if (!tp->pacing_rate || !st->tun.pacing)
+        return;
+    synack_time_t base = tp->pace_at > now ? tp->pace_at : now;
+    tp->pace_at = base + (synack_time_t)bytes * SYNACK_SEC / tp->pacing_rate;
+}
+
 /* Resend what the scoreboard says is lost, as the congestion window
  * allows; the first unacknowledged segment even beyond the peer's window
  * (after a timeout it is the probe of a window that closed). */
@@ -348,7 +386,10 @@ static void send_lost(synack_stack *st, tcb *tp, synack_time_t now)
         if (r->start != tp->snd_una &&
             !SEQ_LT(r->start, tp->snd_una + tp->snd_wnd))
             break;
+        if (!pace_ok(st, tp, now))
+            break;
         tcp_resend_rec(st, tp, r, now);
+        pace_sent(st, tp, r->end - r->start, now);
     }
 }
 
@@ -425,6 +466,8 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         return;
     }
     bool sent_any = false;
+    if (tp->t_pace <= now)
+        tp->t_pace = SYNACK_TIME_NEVER; /* the pacing gate is open */
     if (can_send_data(tp) && !tp->rec && tp->fin_queued)
         (void)tcp_alloc_rec(st, tp); /* a FIN alone: no send ring yet */
     if (can_send_data(tp) && tp->lost_bytes) {
@@ -476,7 +519,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         } else if (fin) {
             send = true;
         }
-        if (!send)
+        if (!send || !pace_ok(st, tp, now))
             break;
         uint8_t flags = SYNACK_TH_ACK;
         if (fin)
@@ -486,6 +529,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (tp->snd_una == tp->snd_max)
             tp->first_unacked = now;
         send_segment(st, tp, tp->snd_nxt, flags, off, len, retrans, now);
+        pace_sent(st, tp, len, now);
         /* one record per MSS, so that SACK and RACK judge a GSO packet
          * segment by segment, as the receiver sees it */
         for (uint32_t o = 0; o < len || (o == 0 && fin); o += mss) {
@@ -518,6 +562,11 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
         if (fin)
             break;
     }
+    /* rate sampling (BBR): less than a segment left to send and room in
+     * cwnd: what is in flight measures the application, not the path */
+    if (tp->cc && tp->cc->cong_control && can_send_data(tp) &&
+        tp->tx_len - (tp->snd_nxt - tp->tx_seq) < seg_payload(tp))
+        tcp_rate_check_app_limited(tp);
     if (!sent_any &&
         (tp->ack_now || (tp->rcv_opened && window_update_due(tp))))
         tcp_send_ack(st, tp, now);
@@ -526,7 +575,7 @@ void tcp_output(synack_stack *st, tcb *tp, synack_time_t now)
      * let us send: the persist timer probes a zero window and overrides
      * SWS avoidance for a small one (RFC 9293 3.8.6.1, 3.8.6.2.1). */
     if (can_send_data(tp) && tp->snd_max == tp->snd_una &&
-        tp->t_rexmt == SYNACK_TIME_NEVER &&
+        tp->t_rexmt == SYNACK_TIME_NEVER && tp->t_pace == SYNACK_TIME_NEVER &&
         tp->t_persist == SYNACK_TIME_NEVER &&
         (tp->tx_len > tp->snd_nxt - tp->tx_seq ||
          (tp->fin_queued && tp->snd_nxt == tp->tx_seq + tp->tx_len))) {

@@ -40,16 +40,124 @@ bool tcp_rec_room(const tcb *tp)
     return tp->rec && tp->rec_n < tp->rec_cap;
 }
 
+/* ---- delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation)
+ * Each record remembers, as of its last transmission, how much had been
+ * delivered and when; the ACK that delivers it yields a sample: what was
+ * delivered since, over the longer of the send and the ACK intervals. */
+
+/* Only for a module that uses the samples (cong_control): cubic and
+ * reno pay nothing per segment. Records sent while it was off carry no
+ * rate fields (no TXR_RATE): they count as delivered, give no sample. */
+static bool rate_on(const tcb *tp)
+{
+    return tp->cc && tp->cc->cong_control;
+}
+
+#define RATE_SHIFT 10 /* the records' time unit: 1024 ns */
+
+static uint32_t units_since(synack_time_t then, synack_time_t now)
+{
+    synack_time_t d = now > then ? (now - then) >> RATE_SHIFT : 0;
+    return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static void rate_on_send(tcb *tp, txrec *r, synack_time_t now)
+{
+    if (!rate_on(tp)) {
+        r->fl &= (uint8_t)~TXR_RATE;
+        return;
+    }
+    r->delivered = tp->delivered;
+    r->dlv_t = units_since(tp->delivered_time, now);
+    r->first_t = units_since(tp->first_tx_time, now);
+    r->fl |= TXR_RATE;
+    if (tp->app_limited)
+        r->fl |= TXR_APPLIM;
+    else
+        r->fl &= (uint8_t)~TXR_APPLIM;
+}
+
+/* Was (t1, e1) sent after (t2, e2)? */
+static bool sent_after(synack_time_t t1, uint32_t e1, synack_time_t t2,
+                       uint32_t e2)
+{
+    return t1 > t2 || (t1 == t2 && SEQ_GT(e1, e2));
+}
+
+/* n bytes of r were delivered by this ACK (whole: all of r, which then
+ * leaves the scoreboard or is SACKed). The sample comes from the most
+ * recently sent record the ACK delivers. */
+static void rate_on_delivered(tcb *tp, tcp_rate_sample *rs, const txrec *r,
+                              uint32_t n, bool whole, synack_time_t now)
+{
+    tp->delivered += n;
+    rs->acked_sacked += n;
+    if (!whole || !(r->fl & TXR_RATE))
+        return;
+    if (!(r->fl & TXR_EVER_RT)) {
+        synack_time_t rtt = now > r->xmit ? now - r->xmit : 1;
+        if (rs->rtt == 0 || rtt < rs->rtt)
+            rs->rtt = rtt;
+    }
+    if (rs->have && !sent_after(r->xmit, r->end, rs->last_xmit, rs->last_end))
+        return;
+    rs->have = true;
+    rs->last_xmit = r->xmit;
+    rs->last_end = r->end;
+    rs->prior_delivered = r->delivered;
+    rs->prior_time = r->xmit - ((synack_time_t)r->dlv_t << RATE_SHIFT);
+    rs->send_elapsed = (synack_time_t)r->first_t << RATE_SHIFT;
+    rs->app_limited = (r->fl & TXR_APPLIM) != 0;
+    tp->first_tx_time = r->xmit;
+}
+
+/* After the ACK's records: the sample (interval 0 when there is none). */
+static void rate_gen(tcb *tp, tcp_rate_sample *rs, synack_time_t now)
+{
+    if (tp->app_limited && SEQ_GT(tp->delivered, tp->app_limited))
+        tp->app_limited = 0; /* the application-limited stretch is over */
+    if (rs->acked_sacked)
+        tp->delivered_time = now;
+    rs->interval = 0;
+    if (!rs->have)
+        return;
+    rs->delivered = tp->delivered - rs->prior_delivered;
+    synack_time_t ack_elapsed = now > rs->prior_time ? now - rs->prior_time
+                                                     : 0;
+    /* the longer of the two: ACK compression cannot inflate the rate, nor
+     * a burst sent faster than it is delivered */
+    synack_time_t iv = rs->send_elapsed > ack_elapsed ? rs->send_elapsed
+                                                      : ack_elapsed;
+    /* shorter than the path's minimum RTT: ACK aggregation or a stretch
+     * of delayed ACKs, not a rate the path can sustain */
+    if (iv == 0 || (tp->min_rtt && iv < tp->min_rtt))
+        return;
+    rs->interval = iv;
+}
+
+void tcp_rate_check_app_limited(tcb *tp)
+{
+    /* nothing to resend and room in cwnd: the application is the limit */
+    if (tp->lost_bytes == 0 && tcp_inflight(tp) < tp->cwnd) {
+        uint32_t m = tp->delivered + tcp_inflight(tp);
+        tp->app_limited = m ? m : 1;
+    }
+}
+
 void tcp_rec_add(tcb *tp, uint32_t start, uint32_t end, bool fin,
                  synack_time_t now)
 {
     if (!tcp_rec_room(tp))
         return;
+    if (tp->rec_n == 0 && rate_on(tp)) /* nothing in flight: the
+                                        * intervals start now */
+        tp->first_tx_time = tp->delivered_time = now;
     txrec *r = rec_at(tp, tp->rec_n);
     r->start = start;
     r->end = end;
     r->xmit = now;
     r->fl = fin ? TXR_FIN : 0;
+    rate_on_send(tp, r, now);
     tp->rec_n++;
 }
 
@@ -146,16 +254,10 @@ void tcp_rec_sent_again(tcb *tp, txrec *r, synack_time_t now)
         tp->retrans_bytes += rec_len(r);
     r->fl |= TXR_RETRANS | TXR_EVER_RT;
     r->xmit = now;
+    rate_on_send(tp, r, now);
 }
 
 /* ---- RACK (RFC 8985 6) ---------------------------------------------------- */
-
-/* Was (t1, e1) sent after (t2, e2)? */
-static bool sent_after(synack_time_t t1, uint32_t e1, synack_time_t t2,
-                       uint32_t e2)
-{
-    return t1 > t2 || (t1 == t2 && SEQ_GT(e1, e2));
-}
 
 /* A record was delivered (cumulatively acknowledged or SACKed). */
 static void rack_update(synack_stack *st, tcb *tp, const txrec *r,
@@ -245,7 +347,8 @@ static void dupthresh_detect(synack_stack *st, tcb *tp)
 /* ---- the ACK ---------------------------------------------------------------- */
 
 /* Take the records the cumulative ACK covers off the scoreboard. */
-static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack, uint32_t fack_before,
+static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack,
+                          uint32_t fack_before, tcp_rate_sample *rs,
                           synack_time_t now)
 {
     uint32_t delivered = 0;
@@ -255,6 +358,8 @@ static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack, uint32_t fack
             if (!(r->fl & TXR_SACKED)) {
                 delivered += rec_len(r);
                 rack_update(st, tp, r, fack_before, now);
+                if (rs)
+                    rate_on_delivered(tp, rs, r, rec_len(r), true, now);
             }
             drop_flags(tp, r, rec_len(r),
                        TXR_SACKED | TXR_LOST | TXR_RETRANS);
@@ -265,8 +370,11 @@ static uint32_t pop_acked(synack_stack *st, tcb *tp, uint32_t ack, uint32_t fack
         }
         if (SEQ_GT(ack, r->start)) { /* part of it */
             uint32_t n = ack - r->start;
-            if (!(r->fl & TXR_SACKED))
+            if (!(r->fl & TXR_SACKED)) {
                 delivered += n;
+                if (rs)
+                    rate_on_delivered(tp, rs, r, n, false, now);
+            }
             if (r->fl & TXR_SACKED)
                 tp->sacked_bytes -= n;
             if (r->fl & TXR_LOST)
@@ -348,7 +456,7 @@ static void on_dsack(synack_stack *st, tcb *tp, uint32_t start, uint32_t end)
 /* Apply the SACK blocks; returns the bytes newly SACKed. */
 static uint32_t apply_sack(synack_stack *st, tcb *tp, const wire_tcp *th,
                            uint32_t ack, uint32_t fack_before,
-                           synack_time_t now)
+                           tcp_rate_sample *rs, synack_time_t now)
 {
     uint32_t n = th->nsack;
     uint32_t first = 0;
@@ -373,6 +481,8 @@ static uint32_t apply_sack(synack_stack *st, tcb *tp, const wire_tcp *th,
                 continue;
             uint32_t len = rec_len(r);
             rack_update(st, tp, r, fack_before, now);
+            if (rs)
+                rate_on_delivered(tp, rs, r, len, true, now);
             drop_flags(tp, r, len, TXR_LOST | TXR_RETRANS);
             r->fl |= TXR_SACKED;
             tp->sacked_bytes += len;
@@ -498,11 +608,18 @@ void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,
                          synack_time_t now)
 {
     uint32_t fack_before = tp->fack;
-    uint32_t delivered = pop_acked(st, tp, ack, fack_before, now);
+    tcp_rate_sample rs, *rsp = NULL; /* (only for cong_control) */
+    if (rate_on(tp)) {
+        memset(&rs, 0, sizeof(rs));
+        rsp = &rs;
+    }
+    uint32_t delivered = pop_acked(st, tp, ack, fack_before, rsp, now);
     if (SEQ_LT(tp->fack, tp->snd_una))
         tp->fack = tp->snd_una;
     if (tp->sack_ok && th->nsack)
-        delivered += apply_sack(st, tp, th, ack, fack_before, now);
+        delivered += apply_sack(st, tp, th, ack, fack_before, rsp, now);
+    if (rsp)
+        rate_gen(tp, rsp, now);
     if (tp->rec_n == 0 && tp->snd_una == tp->snd_max)
         tcp_rec_clear(tp);
     tlp_on_ack(st, tp, ack, now);
@@ -535,10 +652,21 @@ void tcp_recovery_on_ack(synack_stack *st, tcb *tp, const wire_tcp *th,
             delivered += tp->mss; /* a segment left the network */
     }
     synack_time_t wait;
+    uint32_t lost_before = tp->lost_bytes;
     loss_detection(st, tp, &wait, now);
     maybe_enter_recovery(st, tp, now);
 
-    if (tp->ca_state == CA_RECOVERY)
+    if (rsp) {
+        /* the module sets cwnd from the sample, in recovery too */
+        rs.losses = tp->lost_bytes > lost_before ? tp->lost_bytes - lost_before
+                                                 : 0;
+        if (!tp->sack_ok && dup)
+            rs.acked_sacked += tp->mss; /* (NewReno: a segment left) */
+        /* in flight before the ACK: what it delivered was, and what it
+         * marked lost still counted */
+        rs.prior_in_flight = tcp_inflight(tp) + rs.acked_sacked + rs.losses;
+        tp->cc->cong_control(tp, &rs, now);
+    } else if (tp->ca_state == CA_RECOVERY)
         tcp_cc_prr(tp, delivered, tcp_inflight(tp));
     else if (grow)
         tp->cc->cong_avoid(tp, acked, now);

@@ -181,6 +181,8 @@ static inline synack_time_t earliest(const tcb *tp)
         d = tp->t_keep;
     if (tp->t_2msl < d)
         d = tp->t_2msl;
+    if (tp->t_pace < d)
+        d = tp->t_pace;
     return d;
 }
 
@@ -334,7 +336,7 @@ tcb *tcb_new(synack_stack *st)
     tp->handle = -1;
     tp->state = SYNACK_CLOSED;
     tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl =
-        tp->cookie_sent =
+        tp->cookie_sent = tp->t_pace =
         SYNACK_TIME_NEVER;
     tp->rto = (synack_time_t)st->tun.rto_initial_ms * SYNACK_MSEC;
     tp->ssthresh = UINT32_MAX / 2;
@@ -593,7 +595,7 @@ void tcp_close_conn(synack_stack *st, tcb *tp, int err, synack_time_t now)
     }
     tcp_set_state(st, tp, SYNACK_CLOSED, now);
     tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = tp->t_2msl =
-        SYNACK_TIME_NEVER;
+        tp->t_pace = SYNACK_TIME_NEVER;
     unlink_listener(tp);
     hash_remove(st, tp);
     tcb_timer_sync(st, tp);

@@ -187,7 +187,7 @@ static void msl_timeout(synack_stack *st, tcb *tp, synack_time_t now)
  * zero-window probe before the connection can send, 2MSL outside TIME-WAIT
  * and the orphaned FIN-WAIT-2, ...) means some path left it armed. Counted
  * in stats.timer_misfires, which the tests require to stay 0. */
-enum { T_2MSL, T_REXMT, T_PERSIST, T_KEEP, T_DELACK };
+enum { T_2MSL, T_REXMT, T_PERSIST, T_KEEP, T_DELACK, T_PACE };
 
 static bool timer_meaningful(const tcb *tp, int kind)
 {
@@ -205,6 +205,7 @@ static bool timer_meaningful(const tcb *tp, int kind)
                s == SYNACK_FIN_WAIT_1 || s == SYNACK_CLOSING ||
                s == SYNACK_LAST_ACK;
     case T_KEEP:
+    case T_PACE:
         return synced && s != SYNACK_TIME_WAIT;
     default: /* T_DELACK */
         return synced;
@@ -239,6 +240,11 @@ static void run_timers(synack_stack *st, tcb *tp, synack_time_t now)
         st->cause = "timeout delayed ACK";
         tcp_send_ack(st, tp, now);
     }
+    if (due(st, tp, tp->t_pace, T_PACE, now)) { /* the pacing gate opens */
+        tp->t_pace = SYNACK_TIME_NEVER;
+        st->cause = "pacing";
+        tcp_output(st, tp, now);
+    }
 }
 
 void tcp_neighbour_failed(synack_stack *st, uint32_t ip, synack_time_t now)
@@ -272,7 +278,7 @@ void tcp_timers(synack_stack *st, synack_time_t now)
              * connection): a self-check failure, not a busy loop */
             st->stats.timer_misfires++;
             tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep =
-                tp->t_2msl = SYNACK_TIME_NEVER;
+                tp->t_2msl = tp->t_pace = SYNACK_TIME_NEVER;
             tcb_timer_sync(st, tp);
         }
     }

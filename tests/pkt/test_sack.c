@@ -571,8 +571,12 @@ static void congestion_control_choice(void **state)
                                        "vegas", 6),
                      -SYNACK_ENOENT);
     assert_int_equal(
-        synack_sysctl_set(e.st, "net.ipv4.tcp_congestion_control", "bbr"),
+        synack_sysctl_set(e.st, "net.ipv4.tcp_congestion_control", "vegas"),
         -SYNACK_ENOENT);
+    assert_int_equal(
+        synack_sysctl_set(e.st, "net.ipv4.tcp_congestion_control", "bbr"), 0);
+    synack_sysctl_get(e.st, "tcp_congestion_control", buf, sizeof(buf));
+    assert_string_equal(buf, "bbr");
     assert_int_equal(
         synack_sysctl_set(e.st, "tcp_congestion_control", "newreno"), 0);
     synack_sysctl_get(e.st, "tcp_congestion_control", buf, sizeof(buf));

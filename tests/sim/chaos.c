@@ -712,6 +712,10 @@ static int node_up(chaos *c, node *d)
     d->cookies = rnd_chance(g, 0.3);
     if (sysctl(c, d, "tcp_syncookies", d->cookies ? "1" : "0") < 0)
         return -1;
+    /* BBR (paced, no cut on loss) on some of the nodes */
+    if (rnd_chance(g, 0.3) &&
+        sysctl(c, d, "tcp_congestion_control", "bbr") < 0)
+        return -1;
     if ((rc = synack_link_port(c->link, &d->port)) < 0) {
         fail(c, -1, "synack_link_port = %s", synack_errname(rc));
         return rc;

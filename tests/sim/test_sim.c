@@ -327,6 +327,36 @@ static SIM_MAYBE_UNUSED void test_loss_5(void **s)
     run_batch("loss-5%-10M", &lc, 10 * MiB, 5, NULL, NULL);
 }
 static SIM_MAYBE_UNUSED void test_loss_20(void **s) { (void)s; impaired("loss-20%", 0.20, 0, 0); }
+
+/* BBR (tcp_congestion_control=bbr, paced) under loss with 1 MiB windows --
+ * hundreds of segments in flight, many losses per round, no window cut --
+ * and under everything at once on a rate-limited link with a short
+ * queue: byte-exact, invariants checked, like the others. */
+static SIM_MAYBE_UNUSED void test_bbr_loss(void **state)
+{
+    (void)state;
+    static const char *const bbr[] = {"tcp_congestion_control=bbr", NULL};
+    simnet_params p;
+    simnet_params_init(&p);
+    link_base(&p.link);
+    p.nbytes = 2 * MiB;
+    p.rcvbuf = p.sndbuf = 1 << 20;
+    p.sysctls = bbr;
+    p.link.loss = 0.01;
+    run_batch_p("bbr-loss-1%", &p, DEFAULT_SEEDS / 3, NULL);
+    p.link.loss = 0.05;
+    run_batch_p("bbr-loss-5%", &p, DEFAULT_SEEDS / 3, NULL);
+    synack_link_config lc;
+    link_base(&lc);
+    lc.loss = 0.02;
+    lc.reorder = 0.02;
+    lc.dup = 0.02;
+    lc.corrupt = 0.005;
+    lc.jitter = 100 * SYNACK_USEC;
+    lc.rate_bps = 100000000;
+    lc.queue_limit = 200;
+    run_batch("bbr-mixed", &lc, 1 * MiB, DEFAULT_SEEDS / 3, bbr, NULL);
+}
 static SIM_MAYBE_UNUSED void test_reorder_1(void **s) { (void)s; impaired("reorder-1%", 0, 0.01, 0); }
 static SIM_MAYBE_UNUSED void test_reorder_5(void **s) { (void)s; impaired("reorder-5%", 0, 0.05, 0); }
 static SIM_MAYBE_UNUSED void test_reorder_20(void **s) { (void)s; impaired("reorder-20%", 0, 0.20, 0); }
@@ -641,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_loss_1),
         cmocka_unit_test(test_loss_5),
         cmocka_unit_test(test_loss_20),
+        cmocka_unit_test(test_bbr_loss),
 #endif
 #if SIM_GROUP == 0 || SIM_GROUP == 3
         cmocka_unit_test(test_reorder_1),
