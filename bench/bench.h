@@ -102,7 +102,7 @@ static inline int bench_pattern_ok(const uint8_t *pat, uint64_t off,
 
 /* ---- frame queue: one direction of a link ------------------------------
  * A ring of fixed-size slots. push copies the frame (the sender's buffer is
- * borrowed); pop hands out a pointer valid until the next pop. Each frame
+ * borrowed); pop hands out a pointer valid until the next pop or push. Each frame
  * may carry a delivery time (virtual-time links). */
 typedef struct bench_fq {
     uint8_t *buf;
@@ -124,6 +124,13 @@ static inline void bench_fq_init(bench_fq *q, size_t slot, size_t cap)
     q->head = q->count = 0;
     q->drops = 0;
 }
+/* Index of the slot after the count frames from head (no division: head
+ * and count are below cap). */
+static inline size_t bench_fq_tail(const bench_fq *q)
+{
+    size_t i = q->head + q->count;
+    return i >= q->cap ? i - q->cap : i;
+}
 static inline void bench_fq_free(bench_fq *q)
 {
     free(q->buf);
@@ -137,11 +144,27 @@ static inline uint8_t *bench_fq_slot(bench_fq *q, size_t len, uint64_t at)
         q->drops++;
         return NULL;
     }
-    size_t i = (q->head + q->count) % q->cap;
+    size_t i = bench_fq_tail(q);
     q->len[i] = (uint32_t)len;
     q->at[i] = at;
     q->count++;
     return q->buf + i * q->slot;
+}
+/* The slot the next frame will go to, without taking it (NULL when full
+ * or len does not fit), and taking it: a sender that can build its frame
+ * in place (synack's tx_buffer/tx_commit) saves bench_fq_push's copy. */
+static inline uint8_t *bench_fq_peek(bench_fq *q, size_t len)
+{
+    if (q->count == q->cap || len > q->slot)
+        return NULL;
+    return q->buf + bench_fq_tail(q) * q->slot;
+}
+static inline void bench_fq_commit(bench_fq *q, const uint8_t *f, size_t len,
+                                   uint64_t at)
+{
+    uint8_t *d = bench_fq_slot(q, len, at);
+    if (d != f)
+        bench_die("frame queue: commit of a slot not peeked");
 }
 static inline int bench_fq_push(bench_fq *q, const void *f, size_t len,
                                 uint64_t at)
@@ -157,8 +180,14 @@ static inline const uint8_t *bench_fq_pop(bench_fq *q, size_t *len)
     if (q->count == 0)
         return NULL;
     size_t i = q->head;
-    q->head = (q->head + 1) % q->cap;
+    q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
     q->count--;
+    /* Empty: start again at the first slot, so that the slots in use stay
+     * the same few (in cache) instead of cycling through cap x slot bytes.
+     * The popped frame stays valid: nothing is written before the next
+     * push, and the caller is done with it by then. */
+    if (q->count == 0)
+        q->head = 0;
     *len = q->len[i];
     return q->buf + i * q->slot;
 }

@@ -13,9 +13,14 @@
  *   bench_synack memidle N           memory per idle connection
  *
  * Two stacks, A (10.0.0.1) and B (10.0.0.2), joined by two frame queues
- * (bench.h): every frame a stack sends is copied into the queue towards the
- * other and handed to synack_stack_input from there. The same queues carry
- * lwIP's frames in bench_lwip. Output: "key value" lines (bench.h).
+ * (bench.h): on the lossless queues a stack builds its TCP segments in the
+ * queue's next slot (synack_stack_config.tx_buffer; other frames are copied
+ * in by output()), and each queue's frames are handed to
+ * synack_stack_input from there as one input batch
+ * (synack_stack_batch_begin/end). BENCH_TXCOPY=1 and BENCH_NOBATCH=1 turn
+ * either off. The same queues carry lwIP's frames in bench_lwip (a pbuf
+ * pointer per frame, the frame copied once into the peer's pbuf). Output:
+ * "key value" lines (bench.h).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -57,6 +62,27 @@ static void out_b(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
         bench_fq_push(&p->ba, f, len, now);
 }
 
+/* In-place transmit (synack_stack_config.tx_buffer): the lossless queues
+ * hand their next slot to the stack, which builds its TCP segments there;
+ * the frame is then taken without a copy. BENCH_TXCOPY=1 turns it off (the
+ * copy in out_a/out_b, as before). */
+static uint8_t *txbuf_a(void *ctx, size_t cap)
+{
+    return bench_fq_peek(&((pair *)ctx)->ab, cap);
+}
+static uint8_t *txbuf_b(void *ctx, size_t cap)
+{
+    return bench_fq_peek(&((pair *)ctx)->ba, cap);
+}
+static void txcommit_a(void *ctx, uint8_t *f, size_t len, synack_time_t now)
+{
+    bench_fq_commit(&((pair *)ctx)->ab, f, len, now);
+}
+static void txcommit_b(void *ctx, uint8_t *f, size_t len, synack_time_t now)
+{
+    bench_fq_commit(&((pair *)ctx)->ba, f, len, now);
+}
+
 static synack_stack *mkstack(uint32_t ip, const uint8_t mac[6], uint16_t mtu,
                              uint64_t seed, void (*out)(void *, const uint8_t *,
                                                         size_t, synack_time_t),
@@ -74,6 +100,11 @@ static synack_stack *mkstack(uint32_t ip, const uint8_t mac[6], uint16_t mtu,
     memset(cfg.isn_secret, (int)(seed & 0xff) + 1, sizeof(cfg.isn_secret));
     cfg.output = out;
     cfg.output_ctx = ctx;
+    const char *tc = getenv("BENCH_TXCOPY");
+    if (ctx && !((pair *)ctx)->lossy && !(tc && *tc == '1')) {
+        cfg.tx_buffer = out == out_a ? txbuf_a : txbuf_b;
+        cfg.tx_commit = out == out_a ? txcommit_a : txcommit_b;
+    }
     synack_stack *st = NULL;
     *err = synack_stack_new(&cfg, &st);
     return st;
@@ -144,21 +175,34 @@ static void pair_del(pair *p)
     free(p);
 }
 
-/* Deliver every queued frame (lossless queues), both ways, until quiet. */
+/* Deliver every queued frame (lossless queues), both ways, until quiet.
+ * What one queue holds is one input batch (synack_stack_batch_begin/end:
+ * an ACK per batch for in-order data, as a driver's poll with GRO);
+ * BENCH_NOBATCH=1 hands the frames in one by one instead. */
+static int g_batch = 1; /* BENCH_NOBATCH, read once in main */
 static void pump(pair *p, synack_time_t now)
 {
     size_t len;
     const uint8_t *f;
+    int batch = g_batch;
     for (;;) {
         int moved = 0;
+        if (batch)
+            synack_stack_batch_begin(p->b);
         while ((f = bench_fq_pop(&p->ab, &len)) != NULL) {
             synack_stack_input(p->b, f, len, now);
             moved = 1;
+        }
+        if (batch) {
+            synack_stack_batch_end(p->b, now);
+            synack_stack_batch_begin(p->a);
         }
         while ((f = bench_fq_pop(&p->ba, &len)) != NULL) {
             synack_stack_input(p->a, f, len, now);
             moved = 1;
         }
+        if (batch)
+            synack_stack_batch_end(p->a, now);
         if (!moved)
             return;
     }
@@ -735,6 +779,8 @@ int main(int argc, char **argv)
     if (argc < 2)
         bench_die("usage: see the comment at the top of bench_synack.c");
     const char *m = argv[1];
+    const char *nb = getenv("BENCH_NOBATCH");
+    g_batch = !(nb && *nb == '1');
     if (!strcmp(m, "bulk") && (argc == 4 || argc == 5))
         return cmd_bulk((uint16_t)atoi(argv[2]), strtoull(argv[3], NULL, 0),
                         argc == 5 && !strcmp(argv[4], "cg"));

@@ -210,6 +210,19 @@ typedef struct synack_stack_config {
     void (*output)(void *ctx, const uint8_t *frame, size_t len,
                    synack_time_t now);
     void *output_ctx;
+    /* Optional, both or neither (for a device that owns its transmit
+     * buffers, such as an in-memory link): the stack builds TCP segments
+     * straight in the device's memory instead of its own scratch buffer,
+     * saving the copy output() would make. tx_buffer(output_ctx, cap)
+     * returns cap bytes to build the next frame in, or NULL (then that
+     * frame goes through output() as usual); tx_commit(output_ctx, buf,
+     * len, now) hands over the first len bytes of the buffer just
+     * returned. A buffer may be abandoned without tx_commit (e.g. a frame
+     * queued for ARP is copied out of it first); the next tx_buffer call
+     * may return the same memory. The stack calls no other callback of the
+     * device between the two calls. synack_stack_set_output clears both. */
+    uint8_t *(*tx_buffer)(void *ctx, size_t cap);
+    void (*tx_commit)(void *ctx, uint8_t *buf, size_t len, synack_time_t now);
     /* Allocator for connection objects and buffers (never per segment).
      * synack_stack_config_init installs malloc/free. */
     void *(*mem_alloc)(void *ctx, size_t size);
@@ -246,6 +259,19 @@ void synack_stack_set_output(synack_stack *st,
  * and dropped, never returned as errors. */
 int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
                        synack_time_t now);
+/* An input batch: the frames a driver takes from its device in one go
+ * (one poll), handed to synack_stack_input between these two calls. In a
+ * batch, the ACK that in-order data calls for every second full-sized
+ * segment is sent once, at synack_stack_batch_end, for all the segments of
+ * the batch (one connection at a time; out-of-order data, window updates
+ * and anything else still ACK at once): as Linux's GRO merges the segments
+ * of one NAPI poll into one before TCP ACKs them, so no ACK is later in
+ * time than without the batch, and fewer are sent. Other calls (send,
+ * recv, advance) may come between; a batch left open is ended by the next
+ * synack_stack_batch_end, and the delayed-ACK timer sends a held-back ACK
+ * in any case. */
+void synack_stack_batch_begin(synack_stack *st);
+void synack_stack_batch_end(synack_stack *st, synack_time_t now);
 /* Run every timer due at or before `now`. */
 void synack_stack_advance(synack_stack *st, synack_time_t now);
 /* Earliest time the stack wants synack_stack_advance; SYNACK_TIME_NEVER if

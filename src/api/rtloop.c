@@ -138,11 +138,17 @@ int synack_rtloop_once(synack_rtloop *l, synack_time_t max_wait)
     }
     synack_time_t now = synack_rtloop_clock();
     const short ready = POLLIN | POLLERR | POLLHUP;
+    /* What the devices hold now is one input batch for every stack: in-order
+     * data is ACKed once at its end (synack_stack_batch_begin, like GRO). */
+    for (size_t i = 0; i < l->set.nstacks; i++)
+        synack_stack_batch_begin(l->set.stacks[i]);
     for (size_t i = 0; i < l->set.ndevs; i++) {
         synack_dev *d = l->set.devs[i];
         if ((l->pfd[i].revents & ready) || synack_dev_next_deadline(d) <= now)
             synack_dev_poll(d, now);
     }
+    for (size_t i = 0; i < l->set.nstacks; i++)
+        synack_stack_batch_end(l->set.stacks[i], now);
     /* Callbacks may add descriptors; only those polled have revents. */
     size_t polled = n - l->set.ndevs;
     for (size_t i = 0; i < polled; i++)

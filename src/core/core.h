@@ -350,7 +350,13 @@ struct synack_stack {
     arp_pending pend[ARP_PENDING_MAX];
 
     /* output */
-    uint8_t *txbuf; /* txcap bytes: scratch for building one frame */
+    uint8_t *txbuf; /* txcap bytes: where the frame being built goes */
+    uint8_t *txown; /* our scratch: txbuf except while a TCP segment is
+                       built in the device's memory (cfg.tx_buffer) */
+    /* input batch (synack_stack_batch_begin/end): the connection whose
+     * every-second-segment ACK waits for the batch's end, if any */
+    bool batching;
+    struct tcb *batch_ack;
     uint16_t ip_id;
 
     /* trace and events */
@@ -385,6 +391,13 @@ uint64_t stack_rand(synack_stack *st);
 synack_time_t stack_clock(synack_stack *st, synack_time_t now);
 
 /* ---- IPv4 output, ARP, ICMP (stack.c) ------------------------------------- */
+/* Point st->txbuf at the device's transmit buffer when it offers one
+ * (cfg.tx_buffer), for one frame; stack_tx_end points it back at our own
+ * scratch (after ip_output, whatever happened to the frame). */
+void stack_tx_begin(synack_stack *st);
+/* The ACK an input batch held back (tcp_input.c), at the batch's end. */
+void tcp_batch_flush(synack_stack *st, synack_time_t now);
+void stack_tx_end(synack_stack *st);
 /* The L4 payload (l4len bytes) is already at st->txbuf + 34. Fills the IP
  * and Ethernet headers and sends or queues for ARP. */
 int ip_output(synack_stack *st, uint32_t dst, uint8_t proto, size_t l4len,

@@ -130,7 +130,8 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     if (!cfg || !out || !cfg->mem_alloc || !cfg->mem_release)
         return -SYNACK_EINVAL;
     if (cfg->mtu < 576 || cfg->gso_max > MAX_IP_PACKET ||
-        cfg->prefix_len > 32 || cfg->max_sockets == 0 || cfg->ip == 0)
+        cfg->prefix_len > 32 || cfg->max_sockets == 0 || cfg->ip == 0 ||
+        !cfg->tx_buffer != !cfg->tx_commit)
         return -SYNACK_EINVAL;
     synack_stack *st = cfg->mem_alloc(cfg->mem_ctx, sizeof(*st));
     if (!st)
@@ -156,7 +157,7 @@ int synack_stack_new(const synack_stack_config *cfg, synack_stack **out)
     /* Frames waiting for ARP: up to a jumbo frame each; longer ones are
      * dropped (TCP sends them again) rather than holding 16 x 64 KiB. */
     st->pend_cap = st->txcap < MAX_FRAME ? st->txcap : MAX_FRAME;
-    st->txbuf = stack_mem_get(st, st->txcap);
+    st->txbuf = st->txown = stack_mem_get(st, st->txcap);
     bool ok = st->handles && st->hash && st->txbuf;
     for (int i = 0; ok && i < ARP_PENDING_MAX; i++) {
         st->pend[i].frame = stack_mem_get(st, st->pend_cap);
@@ -186,7 +187,7 @@ void synack_stack_del(synack_stack *st)
     tcp_tables_free(st);
     stack_mem_put(st, st->handles, sizeof(tcb *) * st->nhandles);
     stack_mem_put(st, st->hash, sizeof(tcb *) * (st->hash_mask + 1));
-    stack_mem_put(st, st->txbuf, st->txcap);
+    stack_mem_put(st, st->txown, st->txcap);
     for (int i = 0; i < ARP_PENDING_MAX; i++)
         stack_mem_put(st, st->pend[i].frame, st->pend_cap);
     stack_mem_trim(st);
@@ -200,6 +201,8 @@ void synack_stack_set_output(synack_stack *st,
 {
     st->cfg.output = output;
     st->cfg.output_ctx = ctx;
+    st->cfg.tx_buffer = NULL;
+    st->cfg.tx_commit = NULL;
 }
 
 void synack_set_trace(synack_stack *st,
@@ -247,8 +250,39 @@ static void emit(synack_stack *st, const uint8_t *frame, size_t len,
                  synack_time_t now)
 {
     st->stats.frames_out++;
+    if (frame == st->txbuf && frame != st->txown) { /* the device's own */
+        uint8_t *buf = st->txbuf;
+        st->txbuf = st->txown;
+        st->cfg.tx_commit(st->cfg.output_ctx, buf, len, now);
+        return;
+    }
     if (st->cfg.output)
         st->cfg.output(st->cfg.output_ctx, frame, len, now);
+}
+
+void stack_tx_begin(synack_stack *st)
+{
+    if (st->cfg.tx_buffer) {
+        uint8_t *b = st->cfg.tx_buffer(st->cfg.output_ctx, st->txcap);
+        if (b)
+            st->txbuf = b;
+    }
+}
+
+void stack_tx_end(synack_stack *st)
+{
+    st->txbuf = st->txown;
+}
+
+/* Anything but a straight emit of the frame being built (an ARP request
+ * first, a copy into the ARP queue) works on our own scratch: the device
+ * may hand out the same memory for the ARP frame. */
+static void tx_to_own(synack_stack *st, size_t len)
+{
+    if (st->txbuf != st->txown) {
+        memcpy(st->txown, st->txbuf, len);
+        st->txbuf = st->txown;
+    }
 }
 
 /* ---- ARP ---------------------------------------------------------------- */
@@ -463,6 +497,7 @@ static int link_output(synack_stack *st, uint32_t nexthop, size_t len,
         if (e->state == ARP_VALID && now >= e->expires &&
             e->next_req == SYNACK_TIME_NEVER) {
             /* stale: keep using it, but ask again; drop it if unanswered */
+            tx_to_own(st, len);
             e->tries = 0;
             arp_request(st, e, now);
         }
@@ -470,6 +505,7 @@ static int link_output(synack_stack *st, uint32_t nexthop, size_t len,
         emit(st, st->txbuf, len, now);
         return 0;
     }
+    tx_to_own(st, len);
     if (!e) {
         e = arp_slot(st, nexthop);
         if (!e) {
@@ -626,6 +662,18 @@ int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
         stack_drop(st, SYNACK_DROP_ETH_UNKNOWN_TYPE, NULL, NULL, now);
     }
     return 0;
+}
+
+void synack_stack_batch_begin(synack_stack *st)
+{
+    st->batching = true;
+}
+
+void synack_stack_batch_end(synack_stack *st, synack_time_t now)
+{
+    now = stack_clock(st, now);
+    st->batching = false;
+    tcp_batch_flush(st, now);
 }
 
 void synack_stack_advance(synack_stack *st, synack_time_t now)

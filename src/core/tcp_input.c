@@ -14,6 +14,9 @@ typedef struct seg {
     const wire_ipv4 *ip;
     wire_tcp th;
     const uint8_t *data;
+    /* == data when the payload is already in the receive ring at RCV.NXT
+     * (rx_copy_csum): reass does not copy it again */
+    const uint8_t *in_ring;
     uint32_t seq;  /* of the first byte (after SYN) kept */
     uint32_t dlen; /* payload bytes kept */
     uint8_t flags;
@@ -212,7 +215,8 @@ static bool reass(synack_stack *st, tcb *tp, const seg *s, synack_time_t now)
         return false;
     if (len > room - off)
         len = room - off;
-    ring_write(tp, off, s->data, len);
+    if (off != 0 || s->in_ring != s->data)
+        ring_write(tp, off, s->data, len);
     if (off > 0) {
         ooo_insert(st, tp, s->seq, s->seq + len, s, now);
         tp->ack_now = true; /* duplicate ACK tells the sender of the hole */
@@ -898,9 +902,20 @@ static void delayed_ack(synack_stack *st, tcb *tp, uint32_t dlen,
                         synack_time_t now)
 {
     tp->unacked_rcv += dlen;
-    if (tp->unacked_rcv >= 2u * tp->mss)
-        tp->ack_now = true;
-    else if (tp->t_delack == SYNACK_TIME_NEVER)
+    if (tp->unacked_rcv >= 2u * tp->mss) {
+        /* In an input batch, the ACK of in-order data waits for the
+         * batch's end (one connection at a time: another one ACKs as
+         * usual), as Linux's GRO merges the segments of one poll before
+         * TCP sees them; the delayed-ACK timer stays the backstop. */
+        if (st->batching && (!st->batch_ack || st->batch_ack == tp)) {
+            st->batch_ack = tp;
+            if (tp->t_delack == SYNACK_TIME_NEVER)
+                tp->t_delack =
+                    now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
+        } else {
+            tp->ack_now = true;
+        }
+    } else if (tp->t_delack == SYNACK_TIME_NEVER)
         tp->t_delack = now + (synack_time_t)st->tun.delack_ms * SYNACK_MSEC;
 }
 
@@ -1138,12 +1153,88 @@ static int sync_input(synack_stack *st, tcb *tp, seg *s, bool *reopen,
     return r == GONE ? GONE : DONE;
 }
 
+/* Receive-side checksum fused with the copy into the receive ring: for a
+ * data segment (ACK, no SYN/RST/URG) of a connection with a receive ring,
+ * starting at RCV.NXT and fitting in the ring's free space, while no
+ * out-of-order data is held there (nooo == 0), the payload is summed while
+ * it is copied to where reass would put it. Nothing is committed here:
+ * bytes past rx_len are then free space, so a segment whose
+ * checksum fails (dropped as before) or that is not accepted after all
+ * leaves nothing behind; one that is, is appended by reass without a second
+ * copy (seg.in_ring). Otherwise the checksum is verified as
+ * wire_tcp_parse does. Returns 0 or -SYNACK_DROP_TCP_BAD_CSUM; the header
+ * (th) is already parsed (wire_tcp_parse_hdr). */
+static int rx_copy_csum(const tcb *tp, const wire_ipv4 *ip, const uint8_t *p,
+                        size_t len, seg *s)
+{
+    const wire_tcp *th = &s->th;
+    uint32_t dlen = (uint32_t)(len - th->hlen);
+    uint32_t sum = wire_csum_pseudo(ip->src, ip->dst, WIRE_IPPROTO_TCP,
+                                    (uint16_t)len);
+    s->in_ring = NULL;
+    if (tp && tp->rxb && !tp->nooo && dlen && th->seq == tp->rcv_nxt &&
+        (th->flags & (SYNACK_TH_ACK | SYNACK_TH_SYN | SYNACK_TH_RST |
+                      SYNACK_TH_URG)) == SYNACK_TH_ACK &&
+        dlen <= tp->rx_size - tp->rx_len) {
+        uint32_t pos = (tp->rx_head + tp->rx_len) % tp->rx_size;
+        uint32_t first = min32(dlen, tp->rx_size - pos);
+        const uint8_t *data = p + th->hlen;
+        sum = wire_csum_add(sum, p, th->hlen); /* hlen: a multiple of 4 */
+        sum = wire_csum_copy(sum, tp->rxb + pos, data, first);
+        if (first < dlen) {
+            /* the ring's end split it: an odd first piece shifts the rest
+             * by a byte (wire_csum_add_odd) */
+            uint32_t rest =
+                wire_csum_copy(first & 1 ? 0 : sum, tp->rxb, data + first,
+                               dlen - first);
+            sum = first & 1 ? wire_csum_add_odd(sum, rest) : rest;
+        }
+        if (wire_csum_fold(sum) != 0)
+            return -SYNACK_DROP_TCP_BAD_CSUM;
+        s->in_ring = data;
+        return 0;
+    }
+    if (wire_csum_fold(wire_csum_add(sum, p, len)) != 0)
+        return -SYNACK_DROP_TCP_BAD_CSUM;
+    return 0;
+}
+
+void tcp_batch_flush(synack_stack *st, synack_time_t now)
+{
+    tcb *tp = st->batch_ack;
+    st->batch_ack = NULL;
+    if (!tp || tp->zombie || tp->unacked_rcv < 2u * tp->mss)
+        return; /* gone, or ACKed since by a segment we sent */
+    st->cause = "end of input batch";
+    tp->ack_now = true;
+    tcp_output(st, tp, now);
+    tcp_notify(st, tp);
+    st->cause = NULL;
+    tcp_entry_done(st, tp);
+}
+
 void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
                size_t len, synack_time_t now)
 {
     tcb *worked = NULL; /* filed in the timer heap at the end */
     seg s; /* th is filled by the parser; desc only for the trace hook */
-    int r = wire_tcp_parse(p, len, ip->src, ip->dst, &s.th);
+    tcb *tp = NULL;
+    bool looked_up = false;
+    int r;
+    /* With header prediction on, a segment whose header parses is looked
+     * up first so that its payload can be checksummed on the way into the
+     * receive ring (rx_copy_csum); a header that does not parse goes the
+     * plain way, so the drop reason stays the checksum's when both are
+     * wrong. */
+    if (st->tun.fast_path && len > WIRE_TCP_HLEN &&
+        wire_tcp_parse_hdr(p, len, &s.th) == 0 && s.th.sport && s.th.dport) {
+        tp = tcb_lookup(st, ip->dst, s.th.dport, ip->src, s.th.sport);
+        looked_up = true;
+        r = rx_copy_csum(tp, ip, p, len, &s);
+    } else {
+        s.in_ring = NULL;
+        r = wire_tcp_parse(p, len, ip->src, ip->dst, &s.th);
+    }
     if (r < 0) {
         stack_drop(st, -r, NULL, NULL, now);
         return;
@@ -1181,7 +1272,8 @@ void tcp_input(synack_stack *st, const wire_ipv4 *ip, const uint8_t *p,
         drop(st, NULL, &s, SYNACK_DROP_TCP_BAD_PORT, now);
         goto out;
     }
-    tcb *tp = tcb_lookup(st, ip->dst, s.th.dport, ip->src, s.th.sport);
+    if (!looked_up)
+        tp = tcb_lookup(st, ip->dst, s.th.dport, ip->src, s.th.sport);
     if (!tp) {
         tcb *lp = tcb_lookup_listener(st, ip->dst, s.th.dport);
         tcp_trace_seg(st, SYNACK_TRACE_SEG_IN, lp, d, false, now);

@@ -57,30 +57,22 @@ static bool window_update_due(const tcb *tp)
     return inc >= 2u * tp->rcv_mss || inc >= tp->rx_size / 2;
 }
 
-static void copy_out_ring(const tcb *tp, uint32_t off, uint8_t *dst,
-                          uint32_t len)
-{
-    uint32_t pos = (tp->tx_head + off) % tp->tx_size;
-    uint32_t first = min32(len, tp->tx_size - pos);
-    memcpy(dst, tp->txb + pos, first);
-    if (len > first)
-        memcpy(dst + first, tp->txb, len - first);
-}
-
-/* copy_out_ring, summing the payload on the way (one pass instead of
- * two); the sum chains only across an even first piece. */
+/* Copy len bytes at offset off of the send ring to dst, summing them on
+ * the way (one pass instead of two); a piece after an odd first one (the
+ * ring's end) chains swapped (wire_csum_add_odd). */
 static uint32_t copy_out_ring_csum(const tcb *tp, uint32_t off, uint8_t *dst,
                                    uint32_t len)
 {
     uint32_t pos = (tp->tx_head + off) % tp->tx_size;
     uint32_t first = min32(len, tp->tx_size - pos);
-    if ((first & 1) && len > first) {
-        copy_out_ring(tp, off, dst, len);
-        return wire_csum_add(0, dst, len);
-    }
     uint32_t s = wire_csum_copy(0, dst, tp->txb + pos, first);
-    if (len > first)
-        s = wire_csum_copy(s, dst + first, tp->txb, len - first);
+    if (len > first) {
+        if (first & 1)
+            s = wire_csum_add_odd(
+                s, wire_csum_copy(0, dst + first, tp->txb, len - first));
+        else
+            s = wire_csum_copy(s, dst + first, tp->txb, len - first);
+    }
     return s;
 }
 
@@ -169,6 +161,7 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
             }
         }
     }
+    stack_tx_begin(st); /* build it in the device's buffer if it has one */
     uint8_t *p = st->txbuf + L4_OFF;
     size_t hl = wire_tcp_emit(p, &th);
     uint32_t psum = len ? copy_out_ring_csum(tp, off, p + hl, len) : 0;
@@ -203,6 +196,7 @@ static void send_segment(synack_stack *st, tcb *tp, uint32_t seq,
         tcp_trace_seg(st, SYNACK_TRACE_SEG_OUT, tp, &d, retrans, now);
     }
     ip_output(st, tp->rip, WIRE_IPPROTO_TCP, hl + len, now);
+    stack_tx_end(st);
 }
 
 void tcp_send_ctl(synack_stack *st, tcb *tp, uint32_t seq, uint8_t flags,

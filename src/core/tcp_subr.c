@@ -421,6 +421,8 @@ static void unlink_listener(tcb *tp)
 
 void tcb_free(synack_stack *st, tcb *tp)
 {
+    if (st->batch_ack == tp)
+        st->batch_ack = NULL; /* its batched ACK goes with it */
     if (tp->state == SYNACK_LISTEN) {
         /* children of a listener go with it (freeing a child frees
          * nothing else, so the next one stays valid) */

@@ -16,16 +16,30 @@
  * summed as native 32-bit words into 64-bit accumulators, which cannot
  * overflow below CSUM_CHUNK, loaded with memcpy (or unaligned vector loads)
  * so any alignment works; the sum is folded to 16 bits and swapped to
- * network order at the end. With SSE2 (every x86-64) the main loop adds
- * 64 bytes a step into four vectors of two 64-bit lanes; elsewhere 32 bytes
- * a step into four scalar accumulators (also when SYNACK_CSUM_PORTABLE is
- * defined, so the tests cover that loop on x86-64 too). */
+ * network order at the end. With AVX2 (chosen at run time) the main loop
+ * adds 128 bytes a step into four vectors of four 64-bit lanes; with SSE2
+ * (every x86-64) 64 bytes a step into four vectors of two lanes; elsewhere
+ * 32 bytes a step into four scalar accumulators (also when
+ * SYNACK_CSUM_PORTABLE is defined, so the tests cover that loop on x86-64
+ * too). */
 
 #if defined(__SSE2__) && !defined(SYNACK_CSUM_PORTABLE)
 #include <emmintrin.h>
 #define CSUM_SSE2 1
 #else
 #define CSUM_SSE2 0
+#endif
+
+/* AVX2 (x86-64 with GCC or Clang): compiled with a target attribute and
+ * chosen at run time when the CPU has it (__builtin_cpu_supports reads what
+ * libgcc found at start-up: no state of ours). SYNACK_CSUM_NO_AVX2 leaves
+ * it out, so the tests cover the SSE2 loop on a CPU with AVX2 too. */
+#if CSUM_SSE2 && defined(__x86_64__) && defined(__GNUC__) && \
+    !defined(SYNACK_CSUM_NO_AVX2)
+#include <immintrin.h>
+#define CSUM_AVX2 1
+#else
+#define CSUM_AVX2 0
 #endif
 
 /* Each 64-bit lane takes at most one 32-bit word per 16 bytes: below 2^36
@@ -93,12 +107,110 @@ static uint64_t lanes_sum(__m128i a, __m128i b, __m128i c, __m128i d)
 }
 #endif
 
-/* Ones'-complement sum of native words over len bytes (len < CSUM_CHUNK),
- * unfolded. When dst is not NULL the bytes are copied there on the way. */
-static uint64_t sum_native(uint8_t *dst, const uint8_t *p, size_t len)
+/* Short inputs (headers) and the last 0..31 bytes of the vector loops,
+ * without a loop or a call: 16, 8 and 4 bytes by
+ * their bits in len (fixed-size copies become plain moves), then 0..3
+ * bytes as one word padded with zeros (sum_tail's rule). */
+static inline uint64_t halves(uint64_t v)
+{
+    return (v & 0xffffffffu) + (v >> 32);
+}
+static inline uint64_t sum_tail31(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    uint64_t s = 0, a, b;
+    uint32_t w;
+    if (len & 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        if (dst) {
+            memcpy(dst, p, 16);
+            dst += 16;
+        }
+        s += halves(a) + halves(b);
+        p += 16;
+    }
+    if (len & 8) {
+        memcpy(&a, p, 8);
+        if (dst) {
+            memcpy(dst, p, 8);
+            dst += 8;
+        }
+        s += halves(a);
+        p += 8;
+    }
+    if (len & 4) {
+        memcpy(&w, p, 4);
+        if (dst) {
+            memcpy(dst, p, 4);
+            dst += 4;
+        }
+        s += w;
+        p += 4;
+    }
+    if (len & 3) {
+        uint8_t t[4] = {p[0], 0, 0, 0};
+        if (len & 2) {
+            t[1] = p[1];
+            if (len & 1)
+                t[2] = p[2];
+        }
+        memcpy(&w, t, 4);
+        if (dst)
+            for (size_t i = 0; i < (len & 3); i++)
+                dst[i] = p[i];
+        s += w;
+    }
+    return s;
+}
+
+/* Fewer than 64 bytes (an IP or TCP header, an ACK's options): a 32-byte
+ * block as four 8-byte words if there is one, then sum_tail31. */
+static inline uint64_t sum_small(uint8_t *dst, const uint8_t *p, size_t len)
 {
     uint64_t s = 0;
+    if (len >= 32) {
+        uint64_t a, b, c, d;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        memcpy(&c, p + 16, 8);
+        memcpy(&d, p + 24, 8);
+        if (dst) {
+            memcpy(dst, p, 32);
+            dst += 32;
+        }
+        s = halves(a) + halves(b) + halves(c) + halves(d);
+        p += 32;
+        len -= 32;
+    }
+    return s + sum_tail31(dst, p, len);
+}
+
+/* The scalar part: 32 bytes a step into four accumulators, then the tail.
+ * When dst is not NULL the bytes are copied there on the way. */
+static uint64_t sum_scalar(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    uint64_t s = 0, s1 = 0, s2 = 0, s3 = 0;
+    while (len >= 32) {
+        if (dst) {
+            memcpy(dst, p, 32);
+            dst += 32;
+        }
+        s += (uint64_t)load32(p) + load32(p + 4);
+        s1 += (uint64_t)load32(p + 8) + load32(p + 12);
+        s2 += (uint64_t)load32(p + 16) + load32(p + 20);
+        s3 += (uint64_t)load32(p + 24) + load32(p + 28);
+        p += 32;
+        len -= 32;
+    }
+    if (dst)
+        memcpy(dst, p, len);
+    return s + s1 + s2 + s3 + sum_tail(p, len);
+}
+
 #if CSUM_SSE2
+/* 64 bytes a step into four vectors of two 64-bit lanes, then 16. */
+static uint64_t sum_sse2(uint8_t *dst, const uint8_t *p, size_t len)
+{
     __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
     while (len >= 64) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -134,24 +246,94 @@ static uint64_t sum_native(uint8_t *dst, const uint8_t *p, size_t len)
         p += 16;
         len -= 16;
     }
-    s = lanes_sum(a0, a1, a2, a3);
+    return lanes_sum(a0, a1, a2, a3) + sum_scalar(dst, p, len);
+}
 #endif
-    uint64_t s1 = 0, s2 = 0, s3 = 0;
-    while (len >= 32) {
+
+#if CSUM_AVX2
+/* 128 bytes a step into four vectors of four 64-bit lanes: each 256-bit
+ * load splits into its low and high 32-bit halves of every 64-bit lane
+ * (an AND and a shift, no unpacking), then 32 bytes a step. Each lane takes
+ * one 32-bit word per 32 bytes: no overflow below 2^37 bytes. */
+#define AVX2_FN __attribute__((target("avx2")))
+AVX2_FN static inline __m256i lo32(__m256i v)
+{
+    return _mm256_and_si256(v, _mm256_set1_epi64x(0xffffffff));
+}
+AVX2_FN static inline __m256i hi32(__m256i v)
+{
+    return _mm256_srli_epi64(v, 32);
+}
+AVX2_FN static uint64_t sum_avx2(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    while (len >= 128) {
+        const __m256i *q = (const __m256i *)(const void *)p;
+        __m256i x = _mm256_loadu_si256(q), y = _mm256_loadu_si256(q + 1);
+        __m256i u = _mm256_loadu_si256(q + 2), w = _mm256_loadu_si256(q + 3);
         if (dst) {
-            memcpy(dst, p, 32);
+            __m256i *d = (__m256i *)(void *)dst;
+            _mm256_storeu_si256(d, x);
+            _mm256_storeu_si256(d + 1, y);
+            _mm256_storeu_si256(d + 2, u);
+            _mm256_storeu_si256(d + 3, w);
+            dst += 128;
+        }
+        a0 = _mm256_add_epi64(a0, lo32(x));
+        a1 = _mm256_add_epi64(a1, hi32(x));
+        a2 = _mm256_add_epi64(a2, lo32(y));
+        a3 = _mm256_add_epi64(a3, hi32(y));
+        a0 = _mm256_add_epi64(a0, lo32(u));
+        a1 = _mm256_add_epi64(a1, hi32(u));
+        a2 = _mm256_add_epi64(a2, lo32(w));
+        a3 = _mm256_add_epi64(a3, hi32(w));
+        p += 128;
+        len -= 128;
+    }
+    while (len >= 32) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        if (dst) {
+            _mm256_storeu_si256((__m256i *)(void *)dst, x);
             dst += 32;
         }
-        s += (uint64_t)load32(p) + load32(p + 4);
-        s1 += (uint64_t)load32(p + 8) + load32(p + 12);
-        s2 += (uint64_t)load32(p + 16) + load32(p + 20);
-        s3 += (uint64_t)load32(p + 24) + load32(p + 28);
+        a0 = _mm256_add_epi64(a0, lo32(x));
+        a1 = _mm256_add_epi64(a1, hi32(x));
         p += 32;
         len -= 32;
     }
-    if (dst)
-        memcpy(dst, p, len);
-    return s + s1 + s2 + s3 + sum_tail(p, len);
+    __m256i t = _mm256_add_epi64(_mm256_add_epi64(a0, a1),
+                                 _mm256_add_epi64(a2, a3));
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t),
+                              _mm256_extracti128_si256(t, 1));
+    h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
+    return (uint64_t)_mm_cvtsi128_si64(h) + sum_tail31(dst, p, len);
+}
+#endif
+
+/* Ones'-complement sum of native words over len bytes (len < CSUM_CHUNK),
+ * unfolded. When dst is not NULL the bytes are copied there on the way. */
+static uint64_t sum_native(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    if (len < 64)
+        return sum_small(dst, p, len);
+#if CSUM_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return sum_avx2(dst, p, len);
+#endif
+#if CSUM_SSE2
+    return sum_sse2(dst, p, len);
+#else
+    return sum_scalar(dst, p, len);
+#endif
+}
+
+const char *wire_csum_impl(void)
+{
+#if CSUM_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return "avx2";
+#endif
+    return CSUM_SSE2 ? "sse2" : "portable";
 }
 
 /* Add a native-order partial sum to the caller's network-order accumulator,
@@ -187,6 +369,17 @@ uint32_t wire_csum_add(uint32_t sum, const void *p, size_t len)
 uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 {
     return csum_run(sum, dst, src, len);
+}
+
+uint32_t wire_csum_add_odd(uint32_t sum, uint32_t part)
+{
+    /* RFC 1071 section 2 (B), byte order independence: bytes that start
+     * at an odd offset sit in the other half of every 16-bit word, so
+     * their sum, taken as if they started at an even one, counts swapped */
+    uint16_t f = fold64(part);
+    f = (uint16_t)((f >> 8) | (f << 8));
+    uint64_t total = (uint64_t)sum + f;
+    return (uint32_t)((total & 0xffffffffu) + (total >> 32));
 }
 
 uint16_t wire_csum_fold(uint32_t sum)
@@ -457,7 +650,20 @@ int wire_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
     sum = wire_csum_pseudo(src, dst, WIRE_IPPROTO_TCP, (uint16_t)len);
     if (!csum_ok(wire_csum_add(sum, p, len)))
         return -SYNACK_DROP_TCP_BAD_CSUM;
+    return wire_tcp_parse_hdr(p, len, out);
+}
 
+int wire_tcp_parse_hdr(const uint8_t *p, size_t len, wire_tcp *out)
+{
+    size_t hlen;
+
+    if (len < WIRE_TCP_HLEN)
+        return -SYNACK_DROP_TCP_SHORT;
+    hlen = (size_t)(p[12] >> 4) * 4;
+    if (hlen < WIRE_TCP_HLEN || hlen > len)
+        return -SYNACK_DROP_TCP_BAD_OFF;
+    if (len > UINT16_MAX)
+        return -SYNACK_DROP_TCP_BAD_CSUM;
     memset(out, 0, sizeof(*out));
     out->sport = wire_get16(p);
     out->dport = wire_get16(p + 2);

@@ -85,6 +85,14 @@ uint32_t wire_csum_add(uint32_t sum, const void *p, size_t len);
  * the data instead of two; dst and src must not overlap). Same chaining
  * rule. */
 uint32_t wire_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
+/* Chain a piece that starts at an odd offset of the region: part is its
+ * wire_csum_add/wire_csum_copy sum taken from 0 as if it started at an
+ * even one, sum the region's sum up to it (the piece before may then be
+ * odd). E.g. a payload split by the end of a ring at an odd offset. */
+uint32_t wire_csum_add_odd(uint32_t sum, uint32_t part);
+/* The loop wire_csum_add and wire_csum_copy use on this CPU: "avx2"
+ * (chosen at run time), "sse2" or "portable" (for tests and benchmarks). */
+const char *wire_csum_impl(void);
 /* Fold and complement: the checksum field value (host order). */
 uint16_t wire_csum_fold(uint32_t sum);
 /* Pseudo-header sum for TCP/UDP over IPv4 (len = TCP header + payload). */
@@ -126,6 +134,10 @@ size_t wire_icmp_emit(uint8_t *p, const wire_icmp_echo *h, size_t dlen);
  * unknown_opts (RFC 9293 MUST-6). Payload is p + out->hlen. */
 int wire_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
                    wire_tcp *out);
+/* The same checks and parse without the checksum, for a caller that
+ * verifies it itself on the way (the receive path's fused copy into the
+ * receive ring); it must still drop the segment when that fails. */
+int wire_tcp_parse_hdr(const uint8_t *p, size_t len, wire_tcp *out);
 /* Length of the header wire_tcp_emit would write for h (20 + options,
  * padded to a multiple of 4). Options are written when has_* is set, in the
  * order MSS, SACK-permitted, timestamps, window scale, SACK blocks (NOP

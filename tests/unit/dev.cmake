@@ -26,3 +26,6 @@ synack_test(test_memlink_tso SOURCES
   ${PROJECT_SOURCE_DIR}/tests/unit/test_memlink_tso.c
   ${PROJECT_SOURCE_DIR}/src/dev/memlink.c ${PROJECT_SOURCE_DIR}/src/core/wire.c
   ${PROJECT_SOURCE_DIR}/src/dev/dev.c)
+
+# Input batches (one ACK per batch) and in-place transmit (tx_buffer).
+synack_test(test_batch LIB SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_batch.c)

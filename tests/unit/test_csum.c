@@ -3,7 +3,9 @@
  * src/core/wire.c) against a byte-at-a-time RFC 1071 reference: random
  * buffers of every length 0..2048 at every alignment 0..7, chained calls
  * split at every even offset, the fused copy, frames up to 64 KiB, and
- * known vectors.
+ * known vectors. Built three times (tests/unit/wire.cmake): the loop the
+ * CPU gets (AVX2 when it has it), SSE2 only (SYNACK_CSUM_NO_AVX2) and the
+ * portable loop (SYNACK_CSUM_PORTABLE); test_impl checks which one ran.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +133,54 @@ static void test_chained(void **state)
     }
 }
 
+/* A region cut at any offset, odd ones included: the piece after an odd
+ * cut is summed from 0 and chained with wire_csum_add_odd (add and copy,
+ * 64 KiB too, with the ring-end shape of the receive and send paths). */
+static void test_odd_split(void **state)
+{
+    (void)state;
+    size_t n = 65536 + 3;
+    uint8_t *buf = malloc(n), *out = malloc(n);
+    assert_non_null(buf);
+    assert_non_null(out);
+    uint64_t rng = 1234;
+    rng_fill(&rng, buf, n);
+    for (size_t len = 0; len <= 300; len++) {
+        uint16_t want = ref_csum(0x1f00d, buf, len);
+        for (size_t k = 0; k <= len; k++) {
+            uint32_t s = wire_csum_add(0x1f00d, buf, k);
+            if (k & 1)
+                s = wire_csum_add_odd(s, wire_csum_add(0, buf + k, len - k));
+            else
+                s = wire_csum_add(s, buf + k, len - k);
+            check("odd split", k, len, 0x1f00d, wire_csum_fold(s), want);
+        }
+    }
+    for (size_t len = 65480; len <= n; len += 7) {
+        for (size_t k = 1; k < len; k += len / 5 + 1) {
+            uint32_t s = wire_csum_copy(0, out, buf, k);
+            if (k & 1)
+                s = wire_csum_add_odd(
+                    s, wire_csum_copy(0, out + k, buf + k, len - k));
+            else
+                s = wire_csum_copy(s, out + k, buf + k, len - k);
+            check("odd split 64k", k, len, 0, wire_csum_fold(s),
+                  ref_csum(0, buf, len));
+            assert_memory_equal(out, buf, len);
+        }
+    }
+    /* all-ones pieces: the carries of the swapped piece */
+    memset(buf, 0xff, 301);
+    for (size_t k = 1; k < 300; k += 2)
+        check("odd split ones", k, 301, 0xffffffffu,
+              wire_csum_fold(wire_csum_add_odd(
+                  wire_csum_add(0xffffffffu, buf, k),
+                  wire_csum_add(0, buf + k, 301 - k))),
+              ref_csum(0xffffffffu, buf, 301));
+    free(buf);
+    free(out);
+}
+
 /* 64 KiB frames, and bytes that make every carry chain overflow. */
 static void test_large_and_carries(void **state)
 {
@@ -181,12 +231,35 @@ static void test_known_vectors(void **state)
     assert_int_equal(wire_csum_fold(wire_csum_add(0, &one, 1)), 0xfeff);
 }
 
+/* The build tested the loop it means to: AVX2 whenever the CPU has it
+ * (unless left out), so that every implementation is covered on a machine
+ * with AVX2. */
+static void test_impl(void **state)
+{
+    (void)state;
+    const char *impl = wire_csum_impl();
+    const char *want = "portable";
+#if defined(SYNACK_CSUM_PORTABLE)
+    want = "portable";
+#elif defined(__x86_64__) && defined(__GNUC__)
+    want = "sse2";
+#if !defined(SYNACK_CSUM_NO_AVX2)
+    if (__builtin_cpu_supports("avx2"))
+        want = "avx2";
+#endif
+#endif
+    print_message("checksum loop: %s\n", impl);
+    assert_string_equal(impl, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_impl),
         cmocka_unit_test(test_every_length_and_alignment),
         cmocka_unit_test(test_copy_every_length_and_alignment),
         cmocka_unit_test(test_chained),
+        cmocka_unit_test(test_odd_split),
         cmocka_unit_test(test_large_and_carries),
         cmocka_unit_test(test_known_vectors),
     };

@@ -29,7 +29,22 @@ struct synack_stack {
     int want, pongs, pings_seen, advances;
     synack_time_t pong_at[16];
     int stuck; /* deadline never moves: a livelock */
+    int in_batch, batches, batched_inputs; /* synack_stack_batch_* */
 };
+
+void synack_stack_batch_begin(synack_stack *st)
+{
+    assert_false(st->in_batch);
+    st->in_batch = 1;
+}
+
+void synack_stack_batch_end(synack_stack *st, synack_time_t now)
+{
+    (void)now;
+    assert_true(st->in_batch);
+    st->in_batch = 0;
+    st->batches++;
+}
 
 void synack_stack_set_output(synack_stack *st,
                              void (*output)(void *ctx, const uint8_t *frame,
@@ -55,6 +70,7 @@ int synack_stack_input(synack_stack *st, const uint8_t *frame, size_t len,
                        synack_time_t now)
 {
     assert_int_equal(len, 60);
+    st->batched_inputs += st->in_batch;
     if (frame[14] == 'P') {
         st->pings_seen++;
         fake_send(st, 'p', now);
@@ -375,6 +391,11 @@ static void test_rtloop_deadlines(void **state)
     assert_true(p.a.pong_at[0] >= start + 50 * SYNACK_MSEC);
     assert_true(p.a.pong_at[1] >= p.a.pong_at[0] + 20 * SYNACK_MSEC);
     assert_true(end - start < 3 * SYNACK_SEC);
+    /* every frame went in inside an input batch, one batch per round */
+    assert_int_equal(p.a.batched_inputs, p.a.pongs);
+    assert_int_equal(p.b.batched_inputs, p.b.pings_seen);
+    assert_int_equal(p.a.batches, rounds);
+    assert_false(p.a.in_batch);
     synack_rtloop_del(r);
     pair_fini(&p);
 }
