@@ -429,6 +429,9 @@ typedef struct synack_conn_info {
     const char *cc; /* congestion control: "cubic", "reno" */
     uint32_t sacked, lost, retrans, inflight;
     uint32_t reordering; /* 1 once reordering was seen */
+    /* the send and receive buffers' sizes now (ss's tb and rb): the send
+     * buffer grows under tcp_sndbuf_auto */
+    uint32_t snd_buf, rcv_buf;
 } synack_conn_info;
 
 /* Fill up to max entries; returns the total number of connections

@@ -58,6 +58,7 @@ typedef struct tunables {
     int reordering;    /* initial DupThresh (RFC 6675), default 3 */
     int fast_path;     /* header prediction on (1) or off (0) */
     int pacing;        /* tcp_pacing: honour the module's pacing rate */
+    int sndbuf_auto;   /* tcp_sndbuf_auto: grow the send ring (autotuning) */
     char cc_name[16];  /* tcp_congestion_control */
 } tunables;
 
@@ -453,6 +454,7 @@ uint32_t tcp_isn(synack_stack *st, const tcb *tp, synack_time_t now);
 int tcp_alloc_tx(synack_stack *st, tcb *tp);
 int tcp_alloc_rec(synack_stack *st, tcb *tp);
 int tcp_alloc_rx(synack_stack *st, tcb *tp);
+bool tcp_sndbuf_expand(synack_stack *st, tcb *tp);
 void tcp_free_tx(synack_stack *st, tcb *tp);
 void tcp_free_rx(synack_stack *st, tcb *tp);
 void tcp_free_buffers(synack_stack *st, tcb *tp);

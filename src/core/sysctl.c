@@ -95,6 +95,11 @@ static const tunable_desc table[] = {
     {"tcp_pacing", T(pacing), 1, 0, 1,
      "pace the segments of connections whose congestion control sets a "
      "rate (bbr): 1 (default) or 0 (send as cwnd allows, for comparison)"},
+    {"tcp_sndbuf_auto", T(sndbuf_auto), 1, 0, 1,
+     "send-buffer autotuning: a connection without SO_SNDBUF whose send "
+     "buffer fills grows it to twice the window in flight, up to "
+     "tcp_wmem's maximum (1, default, as Linux); 0: tcp_wmem's default "
+     "stays"},
 };
 #undef T
 #define NTUNABLES (sizeof(table) / sizeof(table[0]))
@@ -134,6 +139,7 @@ void tunables_default(tunables *t)
     t->early_retrans = 3;
     t->reordering = 3;
     t->fast_path = 1;
+    t->sndbuf_auto = 1;
     t->pacing = 1;
     memcpy(t->cc_name, "cubic", 6);
 }

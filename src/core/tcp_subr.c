@@ -712,6 +712,52 @@ int tcp_alloc_tx(synack_stack *st, tcb *tp)
     return 0;
 }
 
+/* Send-buffer autotuning, as Linux's tcp_sndbuf_expand: a connection whose
+ * application did not set SO_SNDBUF, and finds its send ring full, gets a
+ * ring (and scoreboard) of twice what the congestion and peer windows let
+ * fly, in powers of two up to tcp_wmem[2], so that the ring does not hold
+ * the flight back. The unacknowledged and unsent bytes move to the new
+ * ring's start; nothing else refers to ring positions. Memory refused:
+ * the old ring stays. Returns true when the ring grew. */
+bool tcp_sndbuf_expand(synack_stack *st, tcb *tp)
+{
+    if (tp->sndbuf || !tp->txb || !tp->rec || !st->tun.sndbuf_auto)
+        return false;
+    uint32_t wmax = (uint32_t)st->tun.wmem[2];
+    uint64_t flight = tp->cwnd < tp->snd_wnd ? tp->cwnd : tp->snd_wnd;
+    uint64_t want = 2 * flight;
+    if (want > wmax)
+        want = wmax;
+    uint32_t ns = tp->tx_size;
+    while (ns < want)
+        ns = ns > wmax / 2 ? wmax : ns * 2;
+    if (ns <= tp->tx_size)
+        return false;
+    uint32_t ncap = tcp_rec_cap(ns);
+    uint8_t *nb = stack_mem_get(st, ns);
+    txrec *nr = nb ? stack_mem_get(st, sizeof(txrec) * ncap) : NULL;
+    if (!nr) {
+        stack_mem_put(st, nb, ns);
+        return false;
+    }
+    uint32_t first = tp->tx_size - tp->tx_head;
+    if (first > tp->tx_len)
+        first = tp->tx_len;
+    memcpy(nb, tp->txb + tp->tx_head, first);
+    memcpy(nb + first, tp->txb, tp->tx_len - first);
+    for (uint32_t i = 0; i < tp->rec_n; i++)
+        nr[i] = tp->rec[(tp->rec_head + i) % tp->rec_cap];
+    stack_mem_put(st, tp->txb, tp->tx_size);
+    stack_mem_put(st, tp->rec, sizeof(txrec) * tp->rec_cap);
+    tp->txb = nb;
+    tp->tx_size = ns;
+    tp->tx_head = 0;
+    tp->rec = nr;
+    tp->rec_cap = ncap;
+    tp->rec_head = 0;
+    return true;
+}
+
 int tcp_alloc_rx(synack_stack *st, tcb *tp)
 {
     if (tp->rxb)
@@ -850,6 +896,8 @@ void tcp_fill_info(const synack_stack *st, const tcb *tp,
     } else {
         o->recv_q = tp->rx_len;
         o->send_q = tp->tx_len;
+        o->snd_buf = tp->tx_size;
+        o->rcv_buf = tp->rx_size;
     }
     struct {
         synack_time_t t;

@@ -120,6 +120,8 @@ ssize_t tcp_usr_send(synack_stack *st, tcb *tp, const uint8_t *buf,
         return 0;
     if (!tp->txb && tcp_alloc_tx(st, tp) < 0)
         return -SYNACK_ENOBUFS; /* memory limit: as a full buffer would */
+    if (len > tp->tx_size - tp->tx_len)
+        tcp_sndbuf_expand(st, tp);
     uint32_t room = tp->tx_size - tp->tx_len;
     uint32_t n = (uint32_t)(len < room ? len : room);
     if (n == 0)

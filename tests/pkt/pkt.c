@@ -432,24 +432,32 @@ uint64_t pkt_drops(pkt_env *e, int reason)
     return s.drops[reason];
 }
 
-int pkt_connect_syn(pkt_env *e)
+/* Connect (SO_SNDBUF first when sndbuf > 0) and pop the bare SYN. */
+static int connect_syn(pkt_env *e, int sndbuf, pkt_seg *syn)
 {
     int s = synack_socket(e->st);
     assert_true(s >= 0);
+    if (sndbuf > 0)
+        pkt_setopt_int(e, s, SYNACK_SO_SNDBUF, sndbuf);
     synack_addr la = {0, e->lport};
     assert_int_equal(synack_bind(e->st, s, &la), 0);
     synack_addr ra = {PKT_REMOTE_IP, e->rport};
     assert_int_equal(synack_connect(e->st, s, &ra, e->now),
                      -SYNACK_EINPROGRESS);
-    pkt_seg syn;
-    if (!pkt_pop(e, &syn))
+    if (!pkt_pop(e, syn))
         fail_msg("connect did not send anything");
-    if (syn.th.flags != SYNACK_TH_SYN || syn.len != 0)
+    if (syn->th.flags != SYNACK_TH_SYN || syn->len != 0)
         fail_msg("connect sent flags %#x len %u, expected a bare SYN",
-                 syn.th.flags, syn.len);
-    e->iss = syn.th.seq;
+                 syn->th.flags, syn->len);
+    e->iss = syn->th.seq;
     assert_int_equal(pkt_state(e, s), SYNACK_SYN_SENT);
     return s;
+}
+
+int pkt_connect_syn(pkt_env *e)
+{
+    pkt_seg syn;
+    return connect_syn(e, 0, &syn);
 }
 
 void pkt_inject_syn(pkt_env *e, const pkt_peer_opts *o)
@@ -534,17 +542,8 @@ int pkt_open_active_rtt(pkt_env *e, synack_time_t rtt,
     pkt_peer_opts none = {.ws = -1};
     if (!opts)
         opts = &none;
-    int s = synack_socket(e->st);
-    assert_true(s >= 0);
-    synack_addr la = {0, e->lport};
-    assert_int_equal(synack_bind(e->st, s, &la), 0);
-    synack_addr ra = {PKT_REMOTE_IP, e->rport};
-    assert_int_equal(synack_connect(e->st, s, &ra, e->now),
-                     -SYNACK_EINPROGRESS);
     pkt_seg syn;
-    if (!pkt_pop(e, &syn) || syn.th.flags != SYNACK_TH_SYN)
-        fail_msg("connect did not send a SYN");
-    e->iss = syn.th.seq;
+    int s = connect_syn(e, opts->sndbuf, &syn);
     if (rtt) {
         pkt_run_for(e, rtt);
         pkt_expect_none(e);

@@ -68,6 +68,7 @@ typedef struct pkt_peer_opts {
     uint32_t tsval;
     uint16_t wnd;  /* window in the SYN / SYN,ACK (default 65535) */
     bool sack;     /* offer SACK-permitted */
+    int sndbuf;    /* > 0: the local SO_SNDBUF, set before an active open */
 } pkt_peer_opts;
 
 /* Create the stack (fails the test on error). `sysctls` is NULL or a

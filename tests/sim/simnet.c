@@ -654,10 +654,17 @@ static void invariants(sim *s, side *d)
                                  "receive buffer %d",
                      d->name, c->id, synack_state_name(c->state), c->recv_q,
                      c->rcv_wnd, rec->rcvbuf);
-        if (rec && rec->sndbuf > 0 && c->send_q > (uint32_t)rec->sndbuf)
-            INV_FAIL(INV_SNDBUF, "%s conn #%u (%s): Send-Q %u > send buffer %d",
-                     d->name, c->id, synack_state_name(c->state), c->send_q,
+        /* the send buffer may grow (tcp_sndbuf_auto): against its size
+         * now, and never below what the application saw */
+        if (rec && rec->sndbuf > 0 && c->snd_buf < (uint32_t)rec->sndbuf)
+            INV_FAIL(INV_SNDBUF, "%s conn #%u (%s): send buffer %u shrank "
+                                 "below %d",
+                     d->name, c->id, synack_state_name(c->state), c->snd_buf,
                      rec->sndbuf);
+        if (c->snd_buf > 0 && c->send_q > c->snd_buf)
+            INV_FAIL(INV_SNDBUF, "%s conn #%u (%s): Send-Q %u > send buffer %u",
+                     d->name, c->id, synack_state_name(c->state), c->send_q,
+                     c->snd_buf);
         if (c->bytes_acked > c->bytes_sent)
             INV_FAIL(INV_ACKED, "%s conn #%u: bytes_acked %" PRIu64
                                 " > bytes_sent %" PRIu64,

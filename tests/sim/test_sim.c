@@ -241,7 +241,7 @@ static SIM_MAYBE_UNUSED void test_fixture_detects_limit(void **state)
     p.link.delay = 5 * SYNACK_MSEC;
     p.nbytes = 10 * MiB;
     p.seed = 42;
-    p.vlimit = SYNACK_SEC;
+    p.vlimit = 200 * SYNACK_MSEC; /* 10 MiB need about 0.8 s */
     p.label = "limit";
     simnet_result r;
     assert_false(simnet_run(&p, &r));
