@@ -328,6 +328,20 @@ static SIM_MAYBE_UNUSED void test_loss_5(void **s)
 }
 static SIM_MAYBE_UNUSED void test_loss_20(void **s) { (void)s; impaired("loss-20%", 0.20, 0, 0); }
 
+/* Every impairment at once, on a 100 Mbit/s link with a 200-frame queue
+ * (test_mixed, test_bbr_loss). */
+static SIM_MAYBE_UNUSED void link_mixed(synack_link_config *lc)
+{
+    link_base(lc);
+    lc->loss = 0.02;
+    lc->reorder = 0.02;
+    lc->dup = 0.02;
+    lc->corrupt = 0.005;
+    lc->jitter = 100 * SYNACK_USEC;
+    lc->rate_bps = 100000000;
+    lc->queue_limit = 200;
+}
+
 /* BBR (tcp_congestion_control=bbr, paced) under loss with 1 MiB windows --
  * hundreds of segments in flight, many losses per round, no window cut --
  * and under everything at once on a rate-limited link with a short
@@ -347,14 +361,7 @@ static SIM_MAYBE_UNUSED void test_bbr_loss(void **state)
     p.link.loss = 0.05;
     run_batch_p("bbr-loss-5%", &p, DEFAULT_SEEDS / 3, NULL);
     synack_link_config lc;
-    link_base(&lc);
-    lc.loss = 0.02;
-    lc.reorder = 0.02;
-    lc.dup = 0.02;
-    lc.corrupt = 0.005;
-    lc.jitter = 100 * SYNACK_USEC;
-    lc.rate_bps = 100000000;
-    lc.queue_limit = 200;
+    link_mixed(&lc);
     run_batch("bbr-mixed", &lc, 1 * MiB, DEFAULT_SEEDS / 3, bbr, NULL);
 }
 static SIM_MAYBE_UNUSED void test_reorder_1(void **s) { (void)s; impaired("reorder-1%", 0, 0.01, 0); }
@@ -437,14 +444,7 @@ static SIM_MAYBE_UNUSED void test_mixed(void **state)
 {
     (void)state;
     synack_link_config lc;
-    link_base(&lc);
-    lc.loss = 0.02;
-    lc.reorder = 0.02;
-    lc.dup = 0.02;
-    lc.corrupt = 0.005;
-    lc.jitter = 100 * SYNACK_USEC;
-    lc.rate_bps = 100000000;
-    lc.queue_limit = 200;
+    link_mixed(&lc);
     run_batch("mixed", &lc, 1 * MiB, DEFAULT_SEEDS, NULL, NULL);
     run_batch("mixed-10M", &lc, 10 * MiB, 5, NULL, NULL);
 }

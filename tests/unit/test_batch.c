@@ -273,14 +273,13 @@ static void test_batch_one_ack(void **state)
     assert_memory_equal(g1, g2, n1);
 }
 
-/* A batch never ended: the delayed-ACK timer still sends the ACK, and the
- * next batch's end has nothing left to send. */
-static void test_batch_left_open(void **state)
+/* A sends four segments of fill; B takes them in a batch it leaves open:
+ * nothing answered yet. */
+static env *four_in_open_batch(int fill)
 {
-    (void)state;
     env *e = setup_env(0, 1);
     uint8_t data[4 * SEG];
-    memset(data, 'o', sizeof(data));
+    memset(data, fill, sizeof(data));
     assert_int_equal(synack_send(e->a, e->cs, data, sizeof(data), e->now),
                      (ssize_t)sizeof(data));
     synack_stack_batch_begin(e->b);
@@ -288,6 +287,15 @@ static void test_batch_left_open(void **state)
         synack_stack_input(e->b, e->ab.buf[i], e->ab.len[i], e->now);
     e->ab.n = 0;
     assert_int_equal(e->ba.n, 0);
+    return e;
+}
+
+/* A batch never ended: the delayed-ACK timer still sends the ACK, and the
+ * next batch's end has nothing left to send. */
+static void test_batch_left_open(void **state)
+{
+    (void)state;
+    env *e = four_in_open_batch('o');
     synack_time_t d = synack_stack_next_deadline(e->b);
     assert_true(d > e->now && d <= e->now + SYNACK_SEC);
     e->now = d;
@@ -335,16 +343,7 @@ static void test_batch_ooo_acks_at_once(void **state)
 static void test_batch_ack_carried_by_data(void **state)
 {
     (void)state;
-    env *e = setup_env(0, 1);
-    uint8_t data[4 * SEG];
-    memset(data, 'z', sizeof(data));
-    assert_int_equal(synack_send(e->a, e->cs, data, sizeof(data), e->now),
-                     (ssize_t)sizeof(data));
-    synack_stack_batch_begin(e->b);
-    for (size_t i = 0; i < e->ab.n; i++)
-        synack_stack_input(e->b, e->ab.buf[i], e->ab.len[i], e->now);
-    e->ab.n = 0;
-    assert_int_equal(e->ba.n, 0);
+    env *e = four_in_open_batch('z');
     assert_int_equal(synack_send(e->b, e->ss, "reply", 5, e->now), 5);
     assert_int_equal(e->ba.n, 1); /* the reply carries the ACK */
     synack_stack_batch_end(e->b, e->now);
