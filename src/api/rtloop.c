@@ -1,9 +1,10 @@
 /*
- * Real-time loop: poll(2) on the devices' descriptors and any extra ones,
- * with the earliest stack or device deadline as the timeout.
+ * Real-time loop: ppoll(2) on the devices' descriptors and any extra ones,
+ * with the earliest stack or device deadline as the timeout, to the
+ * nanosecond (a paced connection's next segment is due in microseconds).
  */
+#define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <time.h>
@@ -89,17 +90,21 @@ int synack_rtloop_remove_fd(synack_rtloop *l, int fd)
     return -SYNACK_ENOENT;
 }
 
-/* poll(2) timeout in ms, rounded up so we never wake before the deadline. */
-static int timeout_ms(synack_time_t now, synack_time_t deadline,
-                      synack_time_t max_wait)
+/* ppoll(2) timeout: NULL (no deadline) or the time left until it, so
+ * that we never wake before the deadline and not a millisecond after. */
+static const struct timespec *timeout_ts(synack_time_t now,
+                                         synack_time_t deadline,
+                                         synack_time_t max_wait,
+                                         struct timespec *ts)
 {
     synack_time_t wait = deadline <= now ? 0 : deadline - now;
     if (max_wait < wait)
         wait = max_wait;
     if (wait == SYNACK_TIME_NEVER)
-        return -1;
-    synack_time_t ms = wait / SYNACK_MSEC + (wait % SYNACK_MSEC != 0);
-    return ms > INT_MAX ? INT_MAX : (int)ms;
+        return NULL;
+    ts->tv_sec = (time_t)(wait / SYNACK_SEC);
+    ts->tv_nsec = (long)(wait % SYNACK_SEC);
+    return ts;
 }
 
 static int build_pollfds(synack_rtloop *l, size_t *n)
@@ -129,9 +134,10 @@ int synack_rtloop_once(synack_rtloop *l, synack_time_t max_wait)
     int rc = build_pollfds(l, &n);
     if (rc)
         return rc;
-    int tmo =
-        timeout_ms(synack_rtloop_clock(), drivers_earliest(&l->set), max_wait);
-    if (poll(l->pfd, (nfds_t)n, tmo) < 0) {
+    struct timespec ts;
+    const struct timespec *tmo = timeout_ts(
+        synack_rtloop_clock(), drivers_earliest(&l->set), max_wait, &ts);
+    if (ppoll(l->pfd, (nfds_t)n, tmo, NULL) < 0) {
         if (errno == EINTR)
             return 0;
         return errno == ENOMEM ? -SYNACK_ENOMEM : -SYNACK_EINVAL;
