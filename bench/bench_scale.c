@@ -38,6 +38,8 @@
 
 #include <synack/synack.h>
 
+#include "core/wire.h"
+
 #define SRV_IP 0x0a000001u /* 10.0.0.1 */
 #define CLI_IP 0x0a000002u /* 10.0.0.2 */
 #define PORTS_PER_LISTENER 60000u
@@ -91,34 +93,6 @@ static uint64_t rss_bytes(void)
     return (uint64_t)res * 4096u;
 }
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xffff);
-}
-
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 /* A client segment (no options, no data) to the server. */
 static void send_seg(synack_stack *st, uint16_t cport, uint16_t sport,
                      uint32_t seq, uint32_t ack, uint8_t flags,
@@ -131,22 +105,22 @@ static void send_seg(synack_stack *st, uint16_t cport, uint16_t sport,
     f[12] = 0x08;
     uint8_t *ip = f + 14;
     ip[0] = 0x45;
-    put16(ip + 2, 40);
+    wire_put16(ip + 2, 40);
     ip[8] = 64;
     ip[9] = 6;
-    put32(ip + 12, CLI_IP);
-    put32(ip + 16, SRV_IP);
-    put16(ip + 10, fold(sum16(ip, 20, 0)));
+    wire_put32(ip + 12, CLI_IP);
+    wire_put32(ip + 16, SRV_IP);
+    wire_put16(ip + 10, wire_csum_fold(wire_csum_add(0, ip, 20)));
     uint8_t *t = ip + 20;
-    put16(t, cport);
-    put16(t + 2, sport);
-    put32(t + 4, seq);
-    put32(t + 8, ack);
+    wire_put16(t, cport);
+    wire_put16(t + 2, sport);
+    wire_put32(t + 4, seq);
+    wire_put32(t + 8, ack);
     t[12] = 5 << 4;
     t[13] = flags;
-    put16(t + 14, 65535);
-    uint32_t s = sum16(ip + 12, 8, 0) + 6 + 20;
-    put16(t + 16, fold(sum16(t, 20, s)));
+    wire_put16(t + 14, 65535);
+    uint32_t s = wire_csum_pseudo(CLI_IP, SRV_IP, 6, 20);
+    wire_put16(t + 16, wire_csum_fold(wire_csum_add(s, t, 20)));
     synack_stack_input(st, f, sizeof(f), now);
 }
 
