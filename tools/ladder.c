@@ -14,6 +14,8 @@
  */
 #include "ladder.h"
 
+#include "capread.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -564,73 +566,14 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
 
 /* ---- frame decoding ------------------------------------------------------ */
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
 int ladder_parse_frame(const uint8_t *f, size_t len, synack_seg *s)
 {
+    struct cap_pkt p;
     memset(s, 0, sizeof *s);
-    if (len < 14 || rd16(f + 12) != 0x0800)
+    if (len < 14 || f[12] != 0x08 || f[13] != 0x00)
         return 0;
-    const uint8_t *ip = f + 14;
-    size_t iplen = len - 14;
-    if (iplen < 20 || (ip[0] >> 4) != 4)
+    if (!capread_ipv4(f + 14, len - 14, &p) || p.truncated)
         return 0;
-    size_t ihl = (size_t)(ip[0] & 15) * 4;
-    size_t tot = rd16(ip + 2);
-    if (ihl < 20 || tot < ihl || tot > iplen || ip[9] != 6)
-        return 0;
-    if (rd16(ip + 6) & 0x3fff) /* a fragment */
-        return 0;
-    const uint8_t *th = ip + ihl;
-    size_t tlen = tot - ihl;
-    if (tlen < 20)
-        return 0;
-    size_t off = (size_t)(th[12] >> 4) * 4;
-    if (off < 20 || off > tlen)
-        return 0;
-    s->src.ip = rd32(ip + 12);
-    s->dst.ip = rd32(ip + 16);
-    s->src.port = rd16(th);
-    s->dst.port = rd16(th + 2);
-    s->seq = rd32(th + 4);
-    s->ack = rd32(th + 8);
-    s->flags = th[13];
-    s->wnd = rd16(th + 14);
-    s->len = (uint32_t)(tlen - off);
-    for (size_t i = 20; i < off;) {
-        uint8_t kind = th[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        if (i + 1 >= off || th[i + 1] < 2 || i + th[i + 1] > off)
-            break;
-        uint8_t ol = th[i + 1];
-        if (kind == 2 && ol == 4) {
-            s->has_mss = 1;
-            s->mss = rd16(th + i + 2);
-        } else if (kind == 3 && ol == 3) {
-            s->has_ws = 1;
-            s->ws = th[i + 2];
-        } else if (kind == 4 && ol == 2) {
-            s->has_sackok = 1;
-        } else if (kind == 8 && ol == 10) {
-            s->has_ts = 1;
-            s->tsval = rd32(th + i + 2);
-            s->tsecr = rd32(th + i + 6);
-        }
-        i += ol;
-    }
+    *s = p.seg;
     return 1;
 }
