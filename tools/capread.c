@@ -56,8 +56,15 @@ capread *capread_open(const char *path, char *err, size_t errlen)
     pcap_t *p = pcap_open_offline_with_tstamp_precision(
         path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     if (!p) {
-        snprintf(err, errlen, "%s: %s", path,
-                 ebuf[0] ? ebuf : "cannot read it as a capture");
+        if (strstr(ebuf, "unknown file format") ||
+            strstr(ebuf, "truncated dump file"))
+            snprintf(err, errlen, "%s: not a pcap or pcapng file (%s)", path,
+                     ebuf);
+        else if (ebuf[0] && strncmp(ebuf, path, strlen(path)) == 0)
+            snprintf(err, errlen, "%s", ebuf);
+        else
+            snprintf(err, errlen, "%s: %s", path,
+                     ebuf[0] ? ebuf : "cannot read it as a capture");
         return NULL;
     }
     int dlt = pcap_datalink(p);
