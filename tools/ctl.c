@@ -221,7 +221,7 @@ static const char *const conn_fields[] = {
     "snd_mss", "rcv_mss", "cwnd", "ssthresh", "snd_wnd", "rcv_wnd",
     "snd_wscale", "rcv_wscale", "ts_ok", "sack_ok", "bytes_sent",
     "bytes_acked", "bytes_received", "bytes_retrans", "segs_in", "segs_out",
-    "total_retrans",
+    "total_retrans", "state_ms", "orphan", "persist_probes",
 };
 
 static int put_conns(const struct ctl_server *s, struct sbuf *b)
@@ -261,7 +261,8 @@ static int put_conns(const struct ctl_server *s, struct sbuf *b)
         sb_printf(b,
                   "conn\t%lu\t%d\t%s\t%s\t%s\t%lu\t%lu\t%s\t%s\t%lu\t%lu\t%lu"
                   "\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%u\t%u"
-                  "\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
+                  "\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%u"
+                  "\t%lu\n",
                   (unsigned long)c->id, c->handle,
                   synack_state_name(c->state), la, ra,
                   (unsigned long)c->recv_q, (unsigned long)c->send_q,
@@ -277,7 +278,12 @@ static int put_conns(const struct ctl_server *s, struct sbuf *b)
                   (unsigned long long)c->bytes_retrans,
                   (unsigned long long)c->segs_in,
                   (unsigned long long)c->segs_out,
-                  (unsigned long long)c->total_retrans);
+                  (unsigned long long)c->total_retrans,
+                  (unsigned long long)(now > c->state_since
+                                           ? (now - c->state_since) /
+                                                 SYNACK_MSEC
+                                           : 0),
+                  c->orphan, (unsigned long)c->persist_probes);
     }
     free(ci);
     return 0;

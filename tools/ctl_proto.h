@@ -36,6 +36,9 @@
  *   rttvar_us rto_us snd_mss rcv_mss cwnd ssthresh (bytes) snd_wnd rcv_wnd
  *   snd_wscale rcv_wscale ts_ok sack_ok bytes_sent bytes_acked
  *   bytes_received bytes_retrans segs_in segs_out total_retrans
+ *   state_ms (milliseconds since the connection entered its state)
+ *   orphan (1: the application closed its handle; only the peer and the
+ *   timers can end it) persist_probes (zero-window probes unanswered)
  * sysctl-*:    sysctl<TAB>NAME<TAB>VALUE<TAB>HELP
  *   NAME is the short name (tcp_syn_retries); numbers of a vector value are
  *   separated by single spaces.

@@ -28,6 +28,9 @@ static const struct command commands[] = {
      ss_main},
     {"sysctl", "read or change tunables of a running synack process",
      sysctl_main},
+    {"explain", "why connections of running synack processes are stuck "
+                "(CLOSE-WAIT, ...)",
+     explain_main},
     {"packetdrill", "run packetdrill scripts against one stack on virtual "
                     "time",
      packetdrill_main},

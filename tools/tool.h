@@ -22,6 +22,11 @@ int live_main(int argc, char **argv);
 int ss_main(int argc, char **argv);
 int sysctl_main(int argc, char **argv);
 
+/* `synack explain` and `synack trace` (tools/explain.c, tools/trace.c):
+ * why connections of running synack processes sit where they are, and
+ * their state changes as they happen. */
+int explain_main(int argc, char **argv);
+
 /* `synack packetdrill ...` (tools/pd_*.c): run packetdrill scripts against
  * one stack on virtual time. */
 int packetdrill_main(int argc, char **argv);

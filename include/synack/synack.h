@@ -432,6 +432,14 @@ typedef struct synack_conn_info {
     /* the send and receive buffers' sizes now (ss's tb and rb): the send
      * buffer grows under tcp_sndbuf_auto */
     uint32_t snd_buf, rcv_buf;
+    /* for diagnosis (`synack explain`): when the connection entered its
+     * state (the `now` of that transition; 0 for a connection that never
+     * changed state), whether its application has closed it (an orphan:
+     * only timers and the peer can end it now), and the zero-window probes
+     * sent without an answer that opened the window */
+    synack_time_t state_since;
+    uint8_t orphan;
+    uint32_t persist_probes;
 } synack_conn_info;
 
 /* Fill up to max entries; returns the total number of connections

@@ -193,6 +193,7 @@ struct tcb {
      * t_pace, the timer for it while tcp_output waits at the gate (the
      * module sets pacing_rate, bytes per second; 0: not paced) */
     synack_time_t pace_at, t_pace;
+    synack_time_t state_since; /* when tcp_set_state last changed state */
     uint64_t cc_priv[6]; /* the congestion-control module's state */
     /* statistics */
     uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;

@@ -570,6 +570,7 @@ void tcp_set_state(synack_stack *st, tcb *tp, int state, synack_time_t now)
     if (from == SYNACK_SYN_RECEIVED && tp->listener && !tp->in_aq)
         tp->listener->synq_len--;
     tp->state = state;
+    tp->state_since = now;
     trace_state(st, tp, from, state, now);
 }
 
@@ -954,6 +955,9 @@ void tcp_fill_info(const synack_stack *st, const tcb *tp,
     o->segs_in = tp->segs_in;
     o->segs_out = tp->segs_out;
     o->total_retrans = tp->total_retrans;
+    o->state_since = tp->state_since;
+    o->orphan = tp->orphan;
+    o->persist_probes = tp->persist_probes;
     (void)st;
 }
 
