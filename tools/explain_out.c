@@ -79,33 +79,34 @@ static const char *verdict_name(int v)
     return v == EXPLAIN_STUCK ? "stuck" : v == EXPLAIN_NORMAL ? "normal" : "ok";
 }
 
-/* Words of s wrapped at width, each line indented. */
-static void wrap(FILE *f, const char *s, int indent, int width)
+/* label then the words of s, wrapped at width; continuation lines are
+ * indented by `indent`. */
+static void wrap(FILE *f, const char *label, const char *s, int indent,
+                 int width)
 {
-    int col = 0;
+    fputs(label, f);
+    int col = (int)strlen(label), first = 1;
     while (*s) {
         while (*s == ' ')
             s++;
         size_t w = strcspn(s, " ");
         if (!w)
             break;
-        if (col && col + 1 + (int)w > width) {
-            fputc('\n', f);
-            col = 0;
-        }
-        if (!col) {
-            fprintf(f, "%*s", indent, "");
+        if (!first && col + 1 + (int)w > width) {
+            fprintf(f, "\n%*s", indent, "");
             col = indent;
-        } else {
+            first = 1;
+        }
+        if (!first) {
             fputc(' ', f);
             col++;
         }
         fwrite(s, 1, w, f);
         col += (int)w;
         s += w;
+        first = 0;
     }
-    if (col)
-        fputc('\n', f);
+    fputc('\n', f);
 }
 
 void explain_out_conn(struct explain_out *o, const char *local,
@@ -157,28 +158,16 @@ void explain_out_conn(struct explain_out *o, const char *local,
             c->in_state >= 0 ? explain_fmt_dur(c->in_state, d, sizeof d)
                              : "an unknown time",
             verdict_name(r->verdict), r->cause);
-    wrap(o->f, r->summary, 4, 78);
-    fprintf(o->f, "    governed by: ");
-    {
-        /* the first line follows the label */
-        char buf[200];
-        snprintf(buf, sizeof buf, "%s", r->governs);
-        size_t n = strlen(buf);
-        if (n <= 61) {
-            fprintf(o->f, "%s\n", buf);
-        } else {
-            fputc('\n', o->f);
-            wrap(o->f, buf, 6, 78);
-        }
-    }
+    wrap(o->f, "    ", r->summary, 4, 78);
+    wrap(o->f, "    governed by: ", r->governs, 6, 78);
     if (r->ends_in >= 0)
         fprintf(o->f, "    ends by itself in: %s\n",
                 explain_fmt_dur(r->ends_in, d, sizeof d));
     else if (r->verdict != EXPLAIN_OK)
-        fprintf(o->f, "    ends by itself in: never (only a call or a "
-                      "segment ends it)\n");
+        fprintf(o->f, "    ends by itself: never (only a call or a segment "
+                      "ends it)\n");
     if (r->detail[0])
-        wrap(o->f, r->detail, 6, 78);
+        wrap(o->f, "    why: ", r->detail, 6, 78);
 }
 
 int explain_out_finish(struct explain_out *o, size_t nsources)

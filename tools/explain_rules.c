@@ -263,7 +263,7 @@ static void fin_wait_2(const struct explain_conn *c,
            "FIN (the peer's application has not called close()).",
         age(c, a, sizeof a));
     if (c->orphan == 1) {
-        set(r, young ? EXPLAIN_OK : EXPLAIN_NORMAL, "fin-wait-2-orphan");
+        set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "fin-wait-2-orphan");
         put(r->summary, sizeof r->summary,
             "waiting for the peer to close; this application already "
             "closed, so tcp_fin_timeout ends it");
@@ -522,7 +522,7 @@ static int data_side(const struct explain_conn *c,
             c->send_q);
         say(r, "This end sends zero-window probes (persist timer, backing "
                "off up to tcp_rto_max_ms) to learn when the window opens; "
-               "%u sent since the last answer. As long as the peer answers "
+               "%u of them unanswered now. As long as the peer answers "
                "them the connection stays: a peer that is alive but never "
                "reads holds it forever; one that stops answering is "
                "dropped after tcp_retries2=%d probes.",

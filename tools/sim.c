@@ -23,6 +23,8 @@
 #include <synack/dev.h>
 #include <synack/synack.h>
 
+#include "explain_out.h"
+#include "explain_rules.h"
 #include "ladder.h"
 #include "opts.h"
 #include "tool.h"
@@ -140,12 +142,24 @@ struct sim {
     ladder *lad;
     struct side s[2];
     int link_down;
+    unsigned drop_from; /* explain scenarios: bit 1<<idx, that side's
+                         * frames are lost (a one-way outage) */
     uint64_t linkdown_drops;
     uint64_t pcap_frames;
 
     /* scenario progress */
     int phase;
     synack_time_t t_action; /* next timed action; SYNACK_TIME_NEVER: none */
+
+    /* explain (--explain-at): the run stops at explain_at, the stacks are
+     * explained; a snapshot of Send-Q one second earlier shows growth */
+    synack_time_t explain_at;
+    int explain_json, explain_all;
+    int snapped;
+    struct {
+        uint32_t id, send_q;
+    } snap[2][16];
+    size_t nsnap[2];
 
     /* outcome */
     int stalled, timed_out, setup_failed, check_failed;
@@ -396,8 +410,9 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
     struct sim *sim = sd->sim;
     synack_seg seg;
     sd->frames_tx++;
+    int down = sim->link_down || (sim->drop_from & (1u << sd->idx));
     if (!ladder_parse_frame(frame, len, &seg)) {
-        if (sim->link_down) {
+        if (down) {
             sim->linkdown_drops++;
             return 0;
         }
@@ -405,7 +420,7 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
     }
     unsigned fate = take_retrans(sd, &seg) ? LADDER_RETRANS : 0;
     int rc = 0;
-    if (sim->link_down) {
+    if (down) {
         fate |= LADDER_LOST | LADDER_LINKDOWN;
         sim->linkdown_drops++;
     } else {
@@ -952,6 +967,206 @@ static void poll_keepalive(struct sim *sim, synack_time_t now)
     }
 }
 
+/* ---- stuck-state scenarios (synack explain) --------------------------------- */
+/* Each leaves a connection in a state a person would ask about and runs
+ * until its explain time (--explain-at), when both stacks are explained. */
+
+/* A sends and closes; B reads to EOF but never closes: B stays in
+ * CLOSE-WAIT, A (orphaned) in FIN-WAIT-2 until tcp_fin_timeout. */
+static void poll_app_never_closes(struct sim *sim, synack_time_t now)
+{
+    struct side *a = A(sim), *b = B(sim);
+    app_connect_status(a, now);
+    if (a->connected && !a->closed) {
+        app_send(a, now);
+        if (a->tx_done == a->tx_total || a->err)
+            app_close(a, now);
+    }
+    app_accept(b, now);
+    if (b->sock >= 0)
+        app_recv(b, a->tx_pat, now); /* and never close */
+}
+
+/* A sends and shuts down its sending side, still reading; B reads to EOF
+ * and never closes: A waits in FIN-WAIT-2 with no timer. */
+static void poll_peer_never_closes(struct sim *sim, synack_time_t now)
+{
+    struct side *a = A(sim), *b = B(sim);
+    app_connect_status(a, now);
+    if (a->connected && !a->closed) {
+        app_send(a, now);
+        if (a->tx_done == a->tx_total && !a->shut) {
+            int rc = synack_shutdown(a->st, a->sock, SYNACK_SHUT_WR, now);
+            if (rc < 0)
+                fail(sim, "A: shutdown: %s", synack_strerror(rc));
+            a->shut = 1;
+        }
+        app_recv(a, b->tx_pat, now);
+    }
+    app_accept(b, now);
+    if (b->sock >= 0)
+        app_recv(b, a->tx_pat, now);
+}
+
+/* A connects to B, whose frames never arrive: SYN-SENT. */
+static void start_silent_host(struct sim *sim, synack_time_t now)
+{
+    sim->drop_from = 1u << LADDER_A;
+    ladder_note(sim->lad, now, -1, "~~ nothing from A reaches B ~~");
+    start_refused(sim, now);
+}
+
+static void poll_silent_host(struct sim *sim, synack_time_t now)
+{
+    app_connect_status(A(sim), now); /* and wait */
+}
+
+/* A's SYN reaches B, then nothing more from A: B waits in SYN-RECEIVED
+ * for the handshake's final ACK, A (connected) stays idle. */
+static void start_half_open(struct sim *sim, synack_time_t now)
+{
+    start_client_server(sim, now);
+    sim->drop_from = 1u << LADDER_A; /* after the SYN, sent just now */
+    ladder_note(sim->lad, now, -1,
+                "~~ from now on nothing from A reaches B ~~");
+}
+
+static void poll_half_open(struct sim *sim, synack_time_t now)
+{
+    app_connect_status(A(sim), now);
+    app_accept(B(sim), now);
+}
+
+/* A sends and closes; B reads to EOF; the link goes down; B closes a
+ * second later: its FIN is never acknowledged (LAST-ACK). */
+static void poll_fin_unacked(struct sim *sim, synack_time_t now)
+{
+    struct side *a = A(sim), *b = B(sim);
+    app_connect_status(a, now);
+    if (a->connected && !a->closed) {
+        app_send(a, now);
+        if (a->tx_done == a->tx_total || a->err)
+            app_close(a, now);
+    }
+    app_accept(b, now);
+    if (b->sock >= 0 && !b->closed) {
+        app_recv(b, a->tx_pat, now);
+        if (b->rx_eof && sim->phase == 0) {
+            link_set(sim, 1, now);
+            sim->phase = 1;
+            sim->t_action = now + SYNACK_SEC;
+        } else if (sim->phase == 1 && now >= sim->t_action) {
+            sim->phase = 2;
+            sim->t_action = SYNACK_TIME_NEVER;
+            app_close(b, now);
+        }
+    }
+}
+
+/* A sends --bytes; B accepts and never reads: B's window closes, A keeps
+ * the rest in its Send-Q and probes the zero window. */
+static void poll_receiver_stalls(struct sim *sim, synack_time_t now)
+{
+    struct side *a = A(sim), *b = B(sim);
+    app_connect_status(a, now);
+    if (a->connected && !a->closed)
+        app_send(a, now);
+    app_accept(b, now); /* and never read */
+}
+
+/* A connects; once connected the link goes down and A sends --bytes: its
+ * retransmissions back off until tcp_retries2. */
+static void poll_link_down(struct sim *sim, synack_time_t now)
+{
+    struct side *a = A(sim), *b = B(sim);
+    app_connect_status(a, now);
+    if (a->connected && !a->closed) {
+        if (sim->phase == 0) {
+            link_set(sim, 1, now);
+            sim->phase = 1;
+        }
+        app_send(a, now);
+    }
+    app_accept(b, now);
+    if (b->sock >= 0)
+        app_recv(b, a->tx_pat, now);
+}
+
+static void check_nothing(struct sim *sim)
+{
+    (void)sim;
+}
+
+/* Send-Q of every connection, a second before the explanation. */
+static void explain_snapshot(struct sim *sim)
+{
+    for (int i = 0; i < 2; i++) {
+        synack_conn_info ci[16];
+        size_t n = synack_conn_list(sim->s[i].st, ci, 16);
+        if (n > 16)
+            n = 16;
+        for (size_t k = 0; k < n; k++) {
+            sim->snap[i][k].id = ci[k].id;
+            sim->snap[i][k].send_q = ci[k].send_q;
+        }
+        sim->nsnap[i] = n;
+    }
+    sim->snapped = 1;
+}
+
+/* Explain both stacks at the current virtual time; the number of stuck
+ * connections. */
+static int explain_sides(struct sim *sim)
+{
+    synack_time_t now = synack_vloop_now(sim->loop);
+    char t[32];
+    if (!sim->explain_json)
+        printf("%sExplained at %s of virtual time (synack explain's "
+               "rules):\n\n",
+               sim->quiet ? "" : "\n",
+               explain_fmt_dur((int64_t)now, t, sizeof t));
+    struct explain_out *out =
+        explain_out_new(stdout, sim->explain_json, sim->explain_all);
+    for (int i = 0; i < 2; i++) {
+        struct side *sd = &sim->s[i];
+        char label[64], ip[24];
+        synack_addr a = {sd->ip, 0};
+        synack_addr_str(&a, ip, sizeof ip);
+        ip[strcspn(ip, ":")] = '\0';
+        snprintf(label, sizeof label, "stack %c (%s, %s)", sd->name, ip,
+                 i == LADDER_A ? "client" : "server");
+        explain_out_process(out, label, 0, sim->sc->name,
+                            i == LADDER_A ? "A" : "B");
+        struct explain_tunables tun;
+        explain_tunables_from_stack(&tun, sd->st);
+        size_t cap = synack_conn_list(sd->st, NULL, 0) + 1;
+        synack_conn_info *ci = calloc(cap, sizeof *ci);
+        if (!ci)
+            continue;
+        size_t n = synack_conn_list(sd->st, ci, cap);
+        for (size_t k = 0; k < n && k < cap; k++) {
+            struct explain_conn c;
+            explain_conn_from_info(&c, &ci[k], now);
+            for (size_t j = 0; sim->snapped && j < sim->nsnap[i]; j++)
+                if (sim->snap[i][j].id == ci[k].id) {
+                    c.send_q_before = sim->snap[i][j].send_q;
+                    c.sample_gap = (int64_t)SYNACK_SEC;
+                }
+            struct explain_result r;
+            explain_conn(&c, &tun, EXPLAIN_MIN_AGE_DEFAULT, &r);
+            char la[32], ra[32];
+            synack_addr_str(&ci[k].local, la, sizeof la);
+            if (ci[k].state == SYNACK_LISTEN)
+                snprintf(ra, sizeof ra, "*");
+            else
+                synack_addr_str(&ci[k].remote, ra, sizeof ra);
+            explain_out_conn(out, la, ra, &c, &r);
+        }
+        free(ci);
+    }
+    return explain_out_finish(out, 2);
+}
+
 /* ---- scenario checks -------------------------------------------------------- */
 
 static int edge(const struct side *sd, int from, int to)
@@ -1169,8 +1384,67 @@ static const struct scenario scenarios[] = {
      "A connects to a port nobody listens on: RST, ECONNREFUSED",
      "A connects to B:81 where nobody listens", 0, TGT_NONE, NULL,
      start_refused, poll_refused, check_refused},
+    /* stuck states, for synack explain (run until their explain time) */
+    {"app-never-closes",
+     "A closes; B's application never does: B in CLOSE-WAIT, A in "
+     "FIN-WAIT-2 (explained at 30 s)",
+     "A connects to B:80, sends @ and closes; B reads to EOF and never "
+     "closes",
+     1000, TGT_NONE, NULL, start_client_server, poll_app_never_closes,
+     check_nothing},
+    {"peer-never-closes",
+     "A shuts down writing; B never closes: A in FIN-WAIT-2 with no timer "
+     "(30 s)",
+     "A connects to B:80, sends @ and calls shutdown(SHUT_WR), still "
+     "reading; B reads to EOF and never closes",
+     1000, TGT_NONE, NULL, start_client_server, poll_peer_never_closes,
+     check_nothing},
+    {"silent-host",
+     "A connects to a host that never answers: SYN-SENT, SYN retries (10 s)",
+     "A connects to B:81; nothing A sends reaches B", 0, TGT_NONE, NULL,
+     start_silent_host, poll_silent_host, check_nothing},
+    {"half-open",
+     "the handshake's last ACK never arrives: B in SYN-RECEIVED (10 s)",
+     "A connects to B:80; after A's SYN nothing from A reaches B", 0,
+     TGT_NONE, NULL, start_half_open, poll_half_open, check_nothing},
+    {"fin-unacked",
+     "B closes after the link went down: B in LAST-ACK retransmitting its "
+     "FIN (20 s)",
+     "A connects to B:80, sends @ and closes; B reads to EOF, the link goes "
+     "down and B closes a second later",
+     1000, TGT_NONE, NULL, start_client_server, poll_fin_unacked,
+     check_nothing},
+    {"receiver-stalls",
+     "B's application never reads: zero window, A's Send-Q full, persist "
+     "probes (30 s)",
+     "A connects to B:80 and sends @; B accepts and never reads",
+     1024 * 1024, TGT_NONE, NULL, start_client_server, poll_receiver_stalls,
+     check_nothing},
+    {"link-down",
+     "the link goes down once A is connected; A's retransmissions back off "
+     "(30 s)",
+     "A connects to B:80; the link goes down and A sends @", 10000,
+     TGT_NONE, NULL, start_client_server, poll_link_down, check_nothing},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
+
+/* The stuck-state scenarios never finish by design: they are explained
+ * at this virtual time unless --explain-at says otherwise; 0 for the
+ * others. */
+static synack_time_t default_explain_at(const struct scenario *sc)
+{
+    static const struct {
+        const char *name;
+        unsigned secs;
+    } t[] = {{"app-never-closes", 30}, {"peer-never-closes", 30},
+             {"silent-host", 10},      {"half-open", 10},
+             {"fin-unacked", 20},      {"receiver-stalls", 30},
+             {"link-down", 30}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(t[i].name, sc->name) == 0)
+            return (synack_time_t)t[i].secs * SYNACK_SEC;
+    return 0;
+}
 
 static const struct scenario *find_scenario(const char *name)
 {
@@ -1420,16 +1694,33 @@ static void run(struct sim *sim)
             synack_dev_next_deadline(B(sim)->dev) == SYNACK_TIME_NEVER)
             break; /* done, and nothing left on the wire */
         if (next == SYNACK_TIME_NEVER && sim->t_action == SYNACK_TIME_NEVER) {
+            if (sim->explain_at) { /* explain: let the clock run to it */
+                if (!sim->snapped && now + SYNACK_SEC < sim->explain_at)
+                    synack_vloop_step(sim->loop, sim->explain_at - SYNACK_SEC);
+                if (!sim->snapped)
+                    explain_snapshot(sim);
+                if (now < sim->explain_at)
+                    synack_vloop_step(sim->loop, sim->explain_at);
+                break;
+            }
             sim->stalled = 1; /* nothing will ever happen again */
             break;
         }
         synack_time_t lim = sim->t_action;
         if (lim > sim->time_limit)
             lim = sim->time_limit;
+        if (sim->explain_at && !sim->snapped &&
+            sim->explain_at > SYNACK_SEC && lim > sim->explain_at - SYNACK_SEC)
+            lim = sim->explain_at - SYNACK_SEC;
         if (lim < now)
             lim = now;
         int ran = synack_vloop_step(sim->loop, lim);
         synack_time_t t = synack_vloop_now(sim->loop);
+        if (sim->explain_at && !sim->snapped &&
+            t >= sim->explain_at - SYNACK_SEC) {
+            explain_snapshot(sim);
+            ran = 1; /* not the end: the explain time is later */
+        }
         if (!sim->check_failed) {
             for (int i = 0; i < 2; i++) {
                 char msg[256];
@@ -1782,6 +2073,16 @@ static void usage(FILE *out)
             "  -q, --quiet       print only the summary\n"
             "  --time-limit SEC  give up after SEC seconds of virtual time "
             "(default 100000)\n"
+            "  --explain-at TIME stop at TIME (virtual, e.g. 30s) and explain "
+            "every\n"
+            "                    connection stuck on either stack, as "
+            "`synack explain` does\n"
+            "                    (the stuck-state scenarios do it by "
+            "default)\n"
+            "  --explain-json    with --explain-at: the explanation as JSON "
+            "only\n"
+            "  --explain-all     with --explain-at: explain healthy "
+            "connections too\n"
             "  --list-tunables   list the tunables, their values and meaning; "
             "then exit\n"
             "  -h, --help        this text\n"
@@ -1794,7 +2095,9 @@ static void usage(FILE *out)
     fprintf(out, "\nExamples:\n"
                  "  synack sim handshake\n"
                  "  synack sim --bytes 10M --loss 5 --seed 3\n"
-                 "  synack sim lost-fin --pcap lost-fin.pcap\n");
+                 "  synack sim lost-fin --pcap lost-fin.pcap\n"
+                 "  synack sim app-never-closes --ladder none\n"
+                 "  synack sim handshake --explain-at 10s -q\n");
 }
 
 int sim_main(int argc, char **argv)
@@ -1806,6 +2109,8 @@ int sim_main(int argc, char **argv)
     int have_bytes = 0, mode = LADDER_AUTO, absolute = 0, quiet = 0;
     synack_time_t limit = 100000 * SYNACK_SEC;
     uint64_t flip = 0;
+    synack_time_t explain_at = 0;
+    int have_explain = 0, explain_json = 0, explain_all = 0;
     int code = TOOL_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -1840,6 +2145,27 @@ int sim_main(int argc, char **argv)
             if (!v || opts_parse_u64(PROG, "--test-flip-rx", v, &flip) != 0)
                 goto out;
             flip++;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--explain-at", &m)) || m) {
+            if (!v ||
+                opts_parse_seconds(PROG, "--explain-at", v, &explain_at) != 0)
+                goto out;
+            if (explain_at == 0) {
+                fprintf(stderr, "%s: --explain-at: give a time after the "
+                                "start (e.g. 30s)\n",
+                        PROG);
+                goto out;
+            }
+            have_explain = 1;
+            continue;
+        }
+        if (strcmp(a, "--explain-json") == 0) {
+            explain_json = 1;
+            continue;
+        }
+        if (strcmp(a, "--explain-all") == 0) {
+            explain_all = 1;
             continue;
         }
         if ((v = opts_value(PROG, argc, argv, &i, "--time-limit", &m)) || m) {
@@ -1893,6 +2219,16 @@ int sim_main(int argc, char **argv)
         sc = &scenarios[0];
     if (opts_check_tunables(PROG, &o) != 0)
         goto out;
+    if (!have_explain)
+        explain_at = default_explain_at(sc);
+    if ((explain_json || explain_all) && !explain_at) {
+        fprintf(stderr, "%s: --explain-json and --explain-all go with "
+                        "--explain-at TIME\n",
+                PROG);
+        goto out;
+    }
+    if (explain_json)
+        quiet = 1; /* the JSON document alone on stdout */
 
     static struct sim sim; /* large; one per process */
     memset(&sim, 0, sizeof sim);
@@ -1904,6 +2240,13 @@ int sim_main(int argc, char **argv)
     sim.quiet = quiet;
     sim.time_limit = limit;
     sim.flip_rx = flip;
+    if (explain_at) {
+        sim.explain_at = explain_at;
+        sim.explain_json = explain_json;
+        sim.explain_all = explain_all;
+        if (sim.time_limit > explain_at)
+            sim.time_limit = explain_at;
+    }
 
     if (sc->target != TGT_NONE) {
         /* A dry run finds the index of the frame to drop; the run is
@@ -1941,6 +2284,17 @@ int sim_main(int argc, char **argv)
     run(&sim);
     if (sim.lad)
         ladder_finish(sim.lad);
+    if (sim.explain_at) {
+        /* the stacks as they are now, explained; the run's own verdict
+         * does not apply (it was stopped on purpose) */
+        fflush(stdout);
+        explain_sides(&sim);
+        code = sim.setup_failed || sim.check_failed ? TOOL_FAIL : TOOL_OK;
+        if (code != TOOL_OK && sim.nfails)
+            fprintf(stderr, "%s: FAILED: %s\n", PROG, sim.fails[0]);
+        teardown(&sim);
+        goto out;
+    }
     code = conclude(&sim);
     print_summary(&sim, code);
     fflush(stdout);
