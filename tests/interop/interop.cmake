@@ -53,3 +53,8 @@ else()
   set_property(TEST interop_9_lossy_100m APPEND PROPERTY
     ENVIRONMENT "SYNACK_INTEROP_LOSSY_BYTES=16777216")
 endif()
+
+# Case 12 (issue 7, acceptance 2): `synack explain` against the control
+# socket of live synack processes names the cause of CLOSE-WAIT and
+# FIN-WAIT-2 with Linux at the other end.
+synack_interop(12-explain-linux 300)
