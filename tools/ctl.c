@@ -165,8 +165,20 @@ static void sb_field(struct sbuf *b, const char *s)
 
 /* ---- server ------------------------------------------------------------------- */
 
+/* A `trace` subscriber: its socket and what is queued for it. */
+struct ctl_sub {
+    int fd;
+    int dead;        /* gone or failed: removed by ctl_server_poll */
+    size_t len, off; /* queued bytes in buf[off..len) */
+    uint64_t lost;   /* events dropped since the last "lost" line */
+    synack_time_t t0; /* subscription time: event times are relative */
+    char buf[CTL_TRACE_BUF];
+};
+
 struct ctl_server {
     int fd;
+    struct ctl_sub *subs[CTL_TRACE_MAX_SUBS];
+    size_t nsubs;
     int closed;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     ino_t ino;
@@ -448,13 +460,15 @@ static void answer(struct ctl_server *s, char *line, struct sbuf *b)
                                       : "sysctl-set NAME VALUE");
         return;
     } else if (strcmp(line, "hello") == 0 || strcmp(line, "conns") == 0 ||
-               strcmp(line, "sysctl-list") == 0) {
+               strcmp(line, "sysctl-list") == 0 ||
+               strcmp(line, "trace") == 0) {
         put_error(b, "request '%s' takes no argument", line);
         return;
     } else {
         put_error(b,
                   "unknown request '%s' (the requests are: hello, conns, "
-                  "sysctl-list, sysctl-get NAME, sysctl-set NAME VALUE)",
+                  "sysctl-list, sysctl-get NAME, sysctl-set NAME VALUE, "
+                  "trace)",
                   printable(line, pbuf, sizeof pbuf));
         return;
     }
@@ -506,14 +520,22 @@ static int read_line(int fd, char *buf, size_t len)
     return 0;
 }
 
-static void serve_one(struct ctl_server *s, int c)
+static int subscribe(struct ctl_server *s, int c);
+
+/* Answer one client; 1 when a `trace` subscriber took the socket over. */
+static int serve_one(struct ctl_server *s, int c)
 {
     char line[CTL_MAX_LINE + 1];
     struct sbuf b = { 0 };
     int rc = read_line(c, line, sizeof line);
     if (rc < 0)
-        return;
-    if (rc == 1)
+        return 0;
+    if (rc == 0 && strcmp(line, "trace") == 0) {
+        if (subscribe(s, c) == 0)
+            return 1;
+        put_error(&b, "too many trace subscribers (at most %d)",
+                  CTL_TRACE_MAX_SUBS);
+    } else if (rc == 1)
         put_error(&b, "request line too long (at most %d bytes)",
                   CTL_MAX_LINE);
     else
@@ -533,6 +555,7 @@ static void serve_one(struct ctl_server *s, int c)
     for (int i = 0; i < 64; i++)
         if (recv(c, line, sizeof line, 0) <= 0)
             break;
+    return 0;
 }
 
 static void on_listen(void *ctx, int fd, synack_time_t now)
@@ -546,10 +569,165 @@ static void on_listen(void *ctx, int fd, synack_time_t now)
                 continue;
             return; /* EAGAIN, or a client gone before we got to it */
         }
-        if (!s->closed && set_flags(c) == 0)
-            serve_one(s, c);
+        if (!s->closed && set_flags(c) == 0 && serve_one(s, c))
+            continue; /* a trace subscriber now */
         close(c);
     }
+}
+
+/* ---- trace subscribers ---------------------------------------------------- */
+
+/* Send what is queued, without blocking; a failed socket is marked dead. */
+static void sub_flush(struct ctl_sub *u)
+{
+    while (!u->dead && u->off < u->len) {
+        ssize_t w = send(u->fd, u->buf + u->off, u->len - u->off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            u->off += (size_t)w;
+        } else if (w < 0 && errno == EINTR) {
+            continue;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            u->dead = 1;
+        }
+    }
+    if (u->off == u->len)
+        u->off = u->len = 0;
+}
+
+/* Queue one line; 0, or -1 when it does not fit (the caller counts it
+ * lost). */
+static int sub_queue(struct ctl_sub *u, const char *line, size_t n)
+{
+    if (u->off && u->len + n > sizeof u->buf) { /* compact */
+        memmove(u->buf, u->buf + u->off, u->len - u->off);
+        u->len -= u->off;
+        u->off = 0;
+    }
+    if (u->len + n > sizeof u->buf)
+        return -1;
+    memcpy(u->buf + u->len, line, n);
+    u->len += n;
+    return 0;
+}
+
+/* The client side is readable: input to drop, or the client is gone. */
+static void on_sub(void *ctx, int fd, synack_time_t now)
+{
+    (void)now;
+    struct ctl_sub *u = ctx;
+    char tmp[256];
+    for (;;) {
+        ssize_t r = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (r > 0)
+            continue;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            u->dead = 1; /* removed by ctl_server_poll, outside the loop */
+        return;
+    }
+}
+
+static int subscribe(struct ctl_server *s, int c)
+{
+    if (s->nsubs == CTL_TRACE_MAX_SUBS)
+        return -1;
+    struct ctl_sub *u = calloc(1, sizeof *u);
+    if (!u)
+        return -1;
+    u->fd = c;
+    u->t0 = synack_rtloop_clock();
+    struct sbuf b = { 0 };
+    put_process(s, &b);
+    sb_printf(&b, "fields\ttime\tid\tlocal\tremote\tfrom\tto\tcause\n");
+    if (b.failed || sub_queue(u, b.p, b.len) != 0 ||
+        synack_rtloop_add_fd(s->loop, c, on_sub, u) != 0) {
+        free(b.p);
+        free(u);
+        return -1;
+    }
+    free(b.p);
+    s->subs[s->nsubs++] = u;
+    sub_flush(u);
+    return 0;
+}
+
+void ctl_server_trace(ctl_server *s, const synack_trace_event *ev)
+{
+    if (!s || s->closed || !s->nsubs || ev->kind != SYNACK_TRACE_STATE)
+        return;
+    char la[32], ra[32], line[512];
+    synack_addr_str(&ev->local, la, sizeof la);
+    synack_addr_str(&ev->remote, ra, sizeof ra);
+    for (size_t i = 0; i < s->nsubs; i++) {
+        struct ctl_sub *u = s->subs[i];
+        if (u->dead)
+            continue;
+        if (u->lost) {
+            int n = snprintf(line, sizeof line, "lost\t%llu\n",
+                             (unsigned long long)u->lost);
+            if (sub_queue(u, line, (size_t)n) == 0)
+                u->lost = 0;
+        }
+        synack_time_t t = ev->now > u->t0 ? ev->now - u->t0 : 0;
+        int n = snprintf(line, sizeof line,
+                         "state\t%llu.%06llu\t%lu\t%s\t%s\t%s\t%s\t",
+                         (unsigned long long)(t / SYNACK_SEC),
+                         (unsigned long long)(t % SYNACK_SEC / SYNACK_USEC),
+                         (unsigned long)ev->conn_id, la, ra,
+                         synack_state_name(ev->old_state),
+                         synack_state_name(ev->new_state));
+        size_t k = (size_t)n;
+        for (const char *c = ev->cause; c && *c && k + 2 < sizeof line; c++)
+            line[k++] = (unsigned char)*c < 0x20 ? ' ' : *c;
+        line[k++] = '\n';
+        if (u->lost || sub_queue(u, line, k) != 0)
+            u->lost++;
+        sub_flush(u);
+    }
+}
+
+void ctl_server_poll(ctl_server *s)
+{
+    if (!s || s->closed)
+        return;
+    for (size_t i = 0; i < s->nsubs;) {
+        struct ctl_sub *u = s->subs[i];
+        if (!u->dead && u->lost) {
+            char line[64];
+            int n = snprintf(line, sizeof line, "lost\t%llu\n",
+                             (unsigned long long)u->lost);
+            if (sub_queue(u, line, (size_t)n) == 0)
+                u->lost = 0;
+        }
+        sub_flush(u);
+        if (u->dead) {
+            synack_rtloop_remove_fd(s->loop, u->fd);
+            close(u->fd);
+            free(u);
+            s->subs[i] = s->subs[--s->nsubs];
+            continue;
+        }
+        i++;
+    }
+}
+
+static void subs_close(struct ctl_server *s)
+{
+    for (size_t i = 0; i < s->nsubs; i++) {
+        struct ctl_sub *u = s->subs[i];
+        if (!u->dead) { /* a last "end", if it fits: the stream is over */
+            sub_queue(u, "end\n", 4);
+            sub_flush(u);
+        }
+        synack_rtloop_remove_fd(s->loop, u->fd);
+        close(u->fd);
+        free(u);
+    }
+    s->nsubs = 0;
 }
 
 static int valid_ifname(const char *n)
@@ -743,6 +921,7 @@ void ctl_server_close(ctl_server *s)
     if (lstat(s->path, &sb) == 0 && sb.st_ino == s->ino &&
         sb.st_dev == s->dev)
         unlink(s->path);
+    subs_close(s);
     s->closed = 1;
     s->st = NULL;
     synack_rtloop_remove_fd(s->loop, s->fd);
@@ -876,6 +1055,45 @@ int ctl_request(const char *path, const char *request, int timeout_ms,
     }
     *answer = buf;
     return CTL_OK;
+}
+
+int ctl_open_stream(const char *path, const char *request, char *err,
+                    size_t errlen)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errf(err, errlen, "%s: path too long", path);
+        return CTL_FAILED;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        errf(err, errlen, "socket: %s", strerror(errno));
+        return CTL_FAILED;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(fd);
+        errf(err, errlen, "%s: %s", path,
+             e == ENOENT         ? "no such socket"
+             : e == ECONNREFUSED ? "nobody listens (stale socket)"
+                                 : strerror(e));
+        return e == ENOENT         ? CTL_ABSENT
+               : e == ECONNREFUSED ? CTL_STALE
+               : e == EACCES || e == EPERM ? CTL_DENIED
+                                           : CTL_FAILED;
+    }
+    char line[CTL_MAX_LINE + 2];
+    int n = snprintf(line, sizeof line, "%s\n", request);
+    if (n < 0 || (size_t)n >= sizeof line ||
+        send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        errf(err, errlen, "%s: sending the request failed", path);
+        return CTL_FAILED;
+    }
+    return fd;
 }
 
 size_t ctl_split(char *line, char **f, size_t max)

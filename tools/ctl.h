@@ -31,7 +31,16 @@ typedef struct ctl_server ctl_server;
 int ctl_server_open(ctl_server **out, const char *ifname, const char *command,
                     synack_stack *st, synack_rtloop *loop, char *err,
                     size_t errlen);
-/* Close and remove the socket file. NULL is fine. */
+/* The stack's trace hook calls this with every event: state changes are
+ * queued for the `trace` subscribers (never blocking: each has a buffer of
+ * CTL_TRACE_BUF bytes; what does not fit is counted and reported as a
+ * "lost" line once there is room again). NULL is fine. */
+void ctl_server_trace(ctl_server *s, const synack_trace_event *ev);
+/* Once per turn of the loop (not from a loop callback): send what is
+ * queued, and drop the subscribers that went away. NULL is fine. */
+void ctl_server_poll(ctl_server *s);
+/* Close and remove the socket file (subscribers get a last "end" line).
+ * NULL is fine. */
 void ctl_server_close(ctl_server *s);
 
 #endif

@@ -13,6 +13,23 @@
  *   sysctl-set NAME VALUE      change one (VALUE: the rest of the line,
  *                              e.g. "4096 131072 6291456"); answers the
  *                              value now in force
+ *   trace                      a stream (the one request that does not
+ *                              end the connection): the status and
+ *                              process lines, then
+ *       fields<TAB>time<TAB>id<TAB>local<TAB>remote<TAB>from<TAB>to<TAB>cause
+ *     and then, as they happen, one line per state change of any
+ *     connection of the stack:
+ *       state<TAB>1.234567<TAB>5<TAB>10.0.0.2:80<TAB>10.0.0.1:4000<TAB>
+ *             ESTABLISHED<TAB>CLOSE-WAIT<TAB>rcv FIN,ACK
+ *     time: seconds since the subscription (server's monotonic clock);
+ *     cause: what made it (a segment "rcv FIN,ACK", a call "call close",
+ *     a timer "timeout 2MSL"). The server never blocks on a subscriber:
+ *     each has CTL_TRACE_BUF bytes of queue; events that do not fit are
+ *     dropped and counted, and reported as "lost<TAB>N" once there is room
+ *     again. At most CTL_TRACE_MAX_SUBS subscribers ("too many trace
+ *     subscribers"). The client keeps its sending side open: closing it
+ *     (or the connection) ends the subscription. When the process exits
+ *     the stream ends with "end".
  *
  * Answer: a status line, then (when ok) lines of TAB-separated fields, the
  * first field naming the line's kind, and a last line "end" (so a client
@@ -63,6 +80,9 @@
  * to take its answer: the stack does not run meanwhile. */
 #define CTL_SERVER_READ_MS 200
 #define CTL_SERVER_WRITE_MS 500
+/* trace: queue per subscriber, and how many at once */
+#define CTL_TRACE_BUF 65536
+#define CTL_TRACE_MAX_SUBS 8
 /* How long a client waits for a server. */
 #define CTL_CLIENT_MS 2000
 
@@ -83,6 +103,12 @@ int ctl_sock_path(const char *dir, const char *ifname, char *buf, size_t len);
  * negative CTL_* with a sentence in err. */
 int ctl_request(const char *path, const char *request, int timeout_ms,
                 char **answer, char *err, size_t errlen);
+
+/* Connect to path and send `request` without closing the sending side
+ * (for `trace`): the connected socket (blocking), or a negative CTL_* with
+ * a sentence in err. */
+int ctl_open_stream(const char *path, const char *request, char *err,
+                    size_t errlen);
 
 /* A parsed answer; the strings point into the answer text (modified in
  * place). */

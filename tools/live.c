@@ -40,6 +40,7 @@
 #include "ctl.h"
 #include "http.h"
 #include "live.h"
+#include "live_trace.h"
 #include "opts.h"
 #include "tool.h"
 
@@ -597,6 +598,8 @@ struct args {
     uint16_t port;
     int have_port;
     int wait_closed; /* listen/connect: stay until TIME-WAIT is over */
+    int ladder;      /* --ladder: the ladder diagram of the connections */
+    const char *ladder_file; /* --ladder-file F: to F (else stderr) */
     int stats;       /* --stats: counters on stderr at exit */
     int offload;     /* --offload: IFF_VNET_HDR, checksum/TSO offloads */
     const char *root;
@@ -693,6 +696,12 @@ static void usage(FILE *out, enum cmd c)
                 "                    TIME-WAIT is left); see -o "
                 "tcp_timewait_len\n");
     fprintf(out,
+            "  --ladder          draw the connections as the RFC ladder "
+            "diagram on stderr,\n"
+            "                    as `synack sim` does (synack's column, "
+            "the segments both\n"
+            "                    ways, state changes with their causes)\n"
+            "  --ladder-file F   the same, written to F\n"
             "  --stats           at exit, print the stack's counters (and "
             "the impaired\n"
             "                    link's, with an impairment) on stderr; "
@@ -903,6 +912,23 @@ static int parse_args(const char *prog, int argc, char **argv,
                 a->offload = 1;
                 continue;
             }
+            if (strcmp(s, "--ladder") == 0) {
+                a->ladder = 1;
+                continue;
+            }
+            if ((v = opts_value(prog, argc, argv, &i, "--ladder-file", &m)) ||
+                m) {
+                if (!v)
+                    return -1;
+                if (!*v) {
+                    fprintf(stderr, "%s: --ladder-file: empty file name\n",
+                            prog);
+                    return -1;
+                }
+                a->ladder = 1;
+                a->ladder_file = v;
+                continue;
+            }
             if (a->cmd >= CMD_LISTEN && strcmp(s, "--wait-closed") == 0) {
                 a->wait_closed = 1;
                 continue;
@@ -1076,6 +1102,8 @@ int live_main(int argc, char **argv)
     synack_dev *tap = NULL, *pa = NULL, *pb = NULL;
     const synack_dev *rawtap = NULL; /* the TAP itself, under any wrapper */
     ctl_server *ctl = NULL;
+    struct live_trace *ltrace = NULL;
+    FILE *ladder_out = NULL;
     struct live_app app = {0};
     struct live lv = {.prog = prog, .listener = -1};
     char err[256];
@@ -1224,6 +1252,29 @@ int live_main(int argc, char **argv)
         ctl = NULL;
         goto out;
     }
+    if (a.ladder_file) {
+        ladder_out = fopen(a.ladder_file, "w");
+        if (!ladder_out) {
+            fprintf(stderr, "%s: --ladder-file %s: %s\n", prog, a.ladder_file,
+                    strerror(errno));
+            code = TOOL_USAGE;
+            goto out;
+        }
+    }
+    {
+        char name_a[48], ip[32];
+        synack_addr me = {a.ip, 0};
+        synack_addr_str(&me, ip, sizeof ip);
+        ip[strcspn(ip, ":")] = '\0';
+        snprintf(name_a, sizeof name_a, "synack %s", ip);
+        ltrace = live_trace_new(ctl,
+                                a.ladder ? (ladder_out ? ladder_out : stderr)
+                                         : NULL,
+                                name_a, synack_rtloop_clock());
+        if (!ltrace)
+            goto oom;
+        synack_set_trace(st, live_trace_hook, ltrace);
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -1308,6 +1359,7 @@ int live_main(int argc, char **argv)
             break;
         }
         now = synack_rtloop_clock();
+        ctl_server_poll(ctl);
         if (!stopping && !lv.done) {
             for (int k = 0; k < 8; k++) {
                 unsigned long before = live_events;
@@ -1355,6 +1407,11 @@ oom:
 out:
     if (st && loop && (a.stats || impaired(&a.o)))
         print_stats(prog, st, link, a.offload ? rawtap : NULL);
+    if (st)
+        synack_set_trace(st, NULL, NULL);
+    live_trace_free(ltrace);
+    if (ladder_out)
+        fclose(ladder_out);
     ctl_server_close(ctl);
     synack_rtloop_del(loop);
     if (app.destroy)

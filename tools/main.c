@@ -31,6 +31,9 @@ static const struct command commands[] = {
     {"explain", "why connections of running synack processes are stuck "
                 "(CLOSE-WAIT, ...)",
      explain_main},
+    {"trace", "state changes of running synack processes, live, with their "
+              "causes",
+     trace_main},
     {"packetdrill", "run packetdrill scripts against one stack on virtual "
                     "time",
      packetdrill_main},

@@ -26,6 +26,7 @@ int sysctl_main(int argc, char **argv);
  * why connections of running synack processes sit where they are, and
  * their state changes as they happen. */
 int explain_main(int argc, char **argv);
+int trace_main(int argc, char **argv);
 
 /* `synack packetdrill ...` (tools/pd_*.c): run packetdrill scripts against
  * one stack on virtual time. */
