@@ -89,4 +89,61 @@ grep -Eq "  CLOSE-WAIT +\\(rcv FIN,ACK\\)" "$l" || fail "ladder: no CLOSE-WAIT r
 grep -Eq "  LAST-ACK +--> <SEQ=1><ACK=8><CTL=FIN,ACK>" "$l" || fail "ladder: no FIN sent in LAST-ACK"
 grep -Eq "  CLOSED +\\(rcv ACK\\)" "$l" || fail "ladder: no CLOSED row"
 say "ok: the ladder shows the handshake, the data, both FINs and the states"
+
+section "a subscriber that does not read: the server drops and counts, never blocks"
+synack_server e echo
+epid=$SERVER_PID
+# subscribe, then read nothing until the connections are done
+python3 - "$XDG_RUNTIME_DIR/synack/$TAP.sock" "$TMP/slow.go" >"$TMP/slow.out" 2>"$TMP/slow.err" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"trace\n")
+print("subscribed", flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+data = b""
+s.settimeout(2.0)
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+except socket.timeout:
+    pass
+lines = data.decode().splitlines()
+states = sum(1 for l in lines if l.startswith("state\t"))
+lost = sum(int(l.split("\t")[1]) for l in lines if l.startswith("lost\t"))
+print("states=%d lost=%d" % (states, lost), flush=True)
+PY
+slowpid=$!
+PIDS+=("$slowpid")
+wait_line "$TMP/slow.out" '^subscribed' 20 "$slowpid"
+sleep 0.3
+n=1500
+nsx python3 - "$SYNACK_IP" "$n" <<'PY' || fail "the Linux client could not make its connections"
+import socket, sys
+for i in range(int(sys.argv[2])):
+    c = socket.create_connection((sys.argv[1], 7), timeout=10)
+    c.sendall(b"x")
+    c.recv(1)
+    c.close()
+PY
+say "ok: $n connections echoed while the subscriber did not read"
+# the server kept serving: a control request is answered at once
+nsx "$SYNACK" ss -a >/dev/null || fail "synack ss got no answer while a trace subscriber was stuck"
+say "ok: the control socket still answers"
+touch "$TMP/slow.go"
+wait_line "$TMP/slow.out" '^states=' 30 "$slowpid"
+res=$(grep '^states=' "$TMP/slow.out")
+say "the slow subscriber got: $res"
+states=${res#states=}; states=${states%% *}
+lost=${res##*lost=}
+[ "$lost" -gt 0 ] || fail "no 'lost' line: the queue never overflowed ($res)"
+total=$((states + lost))
+# each connection: LISTEN->SYN-RECEIVED->ESTABLISHED->CLOSE-WAIT->LAST-ACK->CLOSED
+[ "$total" -ge $((n * 5)) ] || fail "state changes received + lost = $total, expected at least $((n * 5))"
+say "ok: $states state changes delivered, $lost counted as lost, $total in all"
+stop_server "synack echo"
 pass
