@@ -270,10 +270,17 @@ static int put_conns(const struct ctl_server *s, struct sbuf *b)
                      (unsigned long long)((now - c->timer_expires) /
                                           SYNACK_MSEC));
         const char *tn = synack_timer_name(c->timer);
+        /* 0: the stack had no time yet when the state was set (a listen()
+         * before the loop first ran): unknown */
+        char age[32] = "-";
+        if (c->state_since && now >= c->state_since)
+            snprintf(age, sizeof age, "%llu",
+                     (unsigned long long)((now - c->state_since) /
+                                          SYNACK_MSEC));
         sb_printf(b,
                   "conn\t%lu\t%d\t%s\t%s\t%s\t%lu\t%lu\t%s\t%s\t%lu\t%lu\t%lu"
                   "\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%u\t%u\t%u\t%u"
-                  "\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%u"
+                  "\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%u"
                   "\t%lu\n",
                   (unsigned long)c->id, c->handle,
                   synack_state_name(c->state), la, ra,
@@ -291,10 +298,7 @@ static int put_conns(const struct ctl_server *s, struct sbuf *b)
                   (unsigned long long)c->segs_in,
                   (unsigned long long)c->segs_out,
                   (unsigned long long)c->total_retrans,
-                  (unsigned long long)(now > c->state_since
-                                           ? (now - c->state_since) /
-                                                 SYNACK_MSEC
-                                           : 0),
+                  age,
                   c->orphan, (unsigned long)c->persist_probes);
     }
     free(ci);

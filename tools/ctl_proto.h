@@ -53,7 +53,8 @@
  *   rttvar_us rto_us snd_mss rcv_mss cwnd ssthresh (bytes) snd_wnd rcv_wnd
  *   snd_wscale rcv_wscale ts_ok sack_ok bytes_sent bytes_acked
  *   bytes_received bytes_retrans segs_in segs_out total_retrans
- *   state_ms (milliseconds since the connection entered its state)
+ *   state_ms (milliseconds since the connection entered its state; "-"
+ *   when unknown: a state set before the stack first saw the clock)
  *   orphan (1: the application closed its handle; only the peer and the
  *   timers can end it) persist_probes (zero-window probes unanswered)
  * sysctl-*:    sysctl<TAB>NAME<TAB>VALUE<TAB>HELP

@@ -30,7 +30,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: synack trace [-i IFNAME] [--json] [--count N]\n"
+            "usage: synack trace [--if IFNAME] [--json] [--count N]\n"
             "\n"
             "Follow the state changes of the connections of running synack "
             "processes (their\n"
@@ -53,7 +53,7 @@ static void usage(FILE *out)
             "process has exited, or until interrupted (Ctrl-C).\n"
             "\n"
             "Options:\n"
-            "  -i, --ifname IF  only the process serving interface IF\n"
+            "  --if IF, -i IF   only the process serving interface IF\n"
             "  --json           one JSON object per line: time, pid, "
             "command, ifname, id,\n"
             "                   local, remote, from, to, cause (or \"lost\": "
@@ -180,7 +180,8 @@ int trace_main(int argc, char **argv)
             return TOOL_OK;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
-        } else if (strcmp(a, "-i") == 0 || strcmp(a, "--ifname") == 0) {
+        } else if (strcmp(a, "-i") == 0 || strcmp(a, "--if") == 0 ||
+                   strcmp(a, "--ifname") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, PROG ": %s needs an interface name\n", a);
                 return TOOL_USAGE;

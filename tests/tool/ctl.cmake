@@ -14,7 +14,8 @@ target_link_libraries(ctl_testsrv PRIVATE synack_static)
 
 foreach(case ss ss_all ss_listening ss_timers ss_info ss_json ss_none
              ss_help sysctl_list sysctl_get_set sysctl_errors sysctl_target
-             sysctl_usage stale duplicate garbage close stopped permission)
+             sysctl_usage stale duplicate garbage close stopped permission
+             explain explain_none trace)
   add_test(NAME tool_ctl_${case}
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/ctl_test.sh ${case}
             $<TARGET_FILE:synack> $<TARGET_FILE:ctl_testsrv>)

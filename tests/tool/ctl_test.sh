@@ -451,6 +451,78 @@ permission)
     run 0 "$SYNACK" ss -a
     has "\(pid=$PID,if=ctl0\)$"
     ;;
+explain)
+    # the SYN-SENT connection to 10.0.0.9 (nobody answers; tcp_syn_retries
+    # 127 in this process) once it is older than --min-age (1 s)
+    start ctl0
+    sleep 1.2
+    run 0 "$SYNACK" explain
+    has "^synack:testsrv\(pid=$PID,if=ctl0\)$"
+    has "^  SYN-SENT 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.9:80, for [0-9.]+ s \[stuck: syn-sent-no-answer\]$"
+    has "^    governed by: tcp_syn_retries=127, tcp_rto_initial_ms=1000"
+    has "^    ends by itself in: "
+    hasnt "ESTABLISHED"
+    hasnt "LISTEN"
+    run 0 "$SYNACK" explain --all
+    has "^  ESTABLISHED 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:80, for [0-9.]+ s \[ok: ok\]$"
+    # listen() before the stack's first tick: the age is not known
+    has "^  LISTEN 0\\.0\\.0\\.0:7 -> 0\\.0\\.0\\.0:0, for an unknown time \\[ok: ok\\]$"
+    run 0 "$SYNACK" explain --json --interval 0
+    printf '%s\n' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = d["processes"][0]
+assert p["command"] == "testsrv", p
+c = [c for c in p["connections"] if c["state"] == "SYN-SENT"]
+assert c and c[0]["cause"] == "syn-sent-no-answer" and c[0]["verdict"] == "stuck", p
+assert c[0]["orphan"] is False and c[0]["in_state_ms"] >= 1000, c
+' || fail "explain --json: $OUT"
+    ;;
+explain_none)
+    run 0 "$SYNACK" explain
+    has "^no running synack process$"
+    run 0 "$SYNACK" explain --json
+    has '^\{"processes":\[\]\}$'
+    run 2 "$SYNACK" explain --min-age
+    has "--min-age"
+    run 2 "$SYNACK" explain --interval 99999999
+    has "at most 60000"
+    run 2 "$SYNACK" explain extra
+    has "unexpected argument 'extra'"
+    run 1 "$SYNACK" trace
+    has "^synack trace: no running synack process$"
+    run 0 "$SYNACK" trace --help
+    has "^usage: synack trace"
+    run 2 "$SYNACK" trace --count 0
+    has "--count needs a number above 0"
+    ;;
+trace)
+    # a subscriber sees the header; the server keeps answering others;
+    # the stream ends with "end" when the process exits
+    start ctl0
+    "$SYNACK" trace --if ctl0 >"$tmp/trace.out" 2>"$tmp/trace.err" &
+    tpid=$!
+    for _ in $(seq 50); do
+        grep -q "following" "$tmp/trace.err" && break
+        sleep 0.1
+    done
+    grep -q "^synack trace: following synack:testsrv(pid=$PID,if=ctl0)$" "$tmp/trace.err" ||
+        fail "trace did not follow the process: $(cat "$tmp/trace.err")"
+    run 0 "$SYNACK" ss -a
+    has "^LISTEN "
+    kill "$PID"
+    for _ in $(seq 50); do
+        kill -0 "$tpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$tpid" 2>/dev/null; then
+        fail "synack trace still runs after its process exited"
+        kill "$tpid"
+    fi
+    wait "$tpid" || fail "synack trace exited $?"
+    run 1 "$SYNACK" trace --if nosuch
+    has "no running synack process serves that interface"
+    ;;
 *)
     echo "unknown case $case_name"
     exit 2
