@@ -58,6 +58,6 @@ endif()
 # socket of live synack processes names the cause of CLOSE-WAIT and
 # FIN-WAIT-2 with Linux at the other end.
 synack_interop(12-explain-linux 300)
-# Case 13: `synack trace` (text and --json) follows a live process's state
+# Case 14: `synack trace` (text and --json) follows a live process's state
 # changes with their causes, in order; --ladder-file draws its ladder.
-synack_interop(13-trace-ladder 300)
+synack_interop(14-trace-ladder 300)

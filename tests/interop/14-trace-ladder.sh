@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Case 13 (issue 7, "what to build" 5 and 1): `synack trace` follows a live
+# Case 14 (issue 7, "what to build" 5 and 1): `synack trace` follows a live
 # synack process through its control socket and shows each state change
 # of a connection with its cause, in order; `--json` gives one JSON object
 # per line; `--ladder-file` on a live subcommand draws the same ladder
