@@ -54,6 +54,8 @@ else()
     ENVIRONMENT "SYNACK_INTEROP_LOSSY_BYTES=16777216")
 endif()
 
+# Case 13: `synack bridge`, Linux to Linux through the impaired link.
+synack_interop(13-bridge 600)
 # Case 12 (issue 7, acceptance 2): `synack explain` against the control
 # socket of live synack processes names the cause of CLOSE-WAIT and
 # FIN-WAIT-2 with Linux at the other end.
