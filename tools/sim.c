@@ -156,6 +156,7 @@ struct sim {
     synack_time_t explain_at;
     int explain_json, explain_all;
     int snapped;
+    synack_time_t snap_t;
     struct {
         uint32_t id, send_q;
     } snap[2][16];
@@ -1112,6 +1113,7 @@ static void explain_snapshot(struct sim *sim)
         sim->nsnap[i] = n;
     }
     sim->snapped = 1;
+    sim->snap_t = synack_vloop_now(sim->loop);
 }
 
 /* Explain both stacks at the current virtual time; the number of stuck
@@ -1148,9 +1150,9 @@ static int explain_sides(struct sim *sim)
             struct explain_conn c;
             explain_conn_from_info(&c, &ci[k], now);
             for (size_t j = 0; sim->snapped && j < sim->nsnap[i]; j++)
-                if (sim->snap[i][j].id == ci[k].id) {
+                if (sim->snap[i][j].id == ci[k].id && now > sim->snap_t) {
                     c.send_q_before = sim->snap[i][j].send_q;
-                    c.sample_gap = (int64_t)SYNACK_SEC;
+                    c.sample_gap = (int64_t)(now - sim->snap_t);
                 }
             struct explain_result r;
             explain_conn(&c, &tun, EXPLAIN_MIN_AGE_DEFAULT, &r);
