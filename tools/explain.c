@@ -106,8 +106,7 @@ static int fetch(const char *path, const char *req, char **ans,
     if (ctl_reply_parse(*ans, r, err, errlen) != 0)
         return CTL_FAILED;
     if (!r->ok) {
-        snprintf(err, errlen, "%s: %s", path,
-                 r->error ? r->error : "error");
+        snprintf(err, errlen, "%s: %s", path, r->error ? r->error : "error");
         ctl_reply_free(r);
         return CTL_FAILED;
     }
@@ -144,7 +143,7 @@ static long long earlier_send_q(struct proc *p, const char *id)
 
 static void sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
@@ -171,8 +170,7 @@ int explain_main(int argc, char **argv)
             if (!v || opts_parse_seconds(PROG, "--min-age", v, &t) != 0)
                 return TOOL_USAGE;
             min_age = (int64_t)t;
-        } else if ((v = opts_value(PROG, argc, argv, &i, "--interval",
-                                   &m)) ||
+        } else if ((v = opts_value(PROG, argc, argv, &i, "--interval", &m)) ||
                    m) {
             uint64_t ms;
             if (!v || opts_parse_u64(PROG, "--interval", v, &ms) != 0)
@@ -184,8 +182,7 @@ int explain_main(int argc, char **argv)
             interval = (long)ms;
         } else {
             fprintf(stderr, PROG ": %s '%s' (see " PROG " --help)\n",
-                    a[0] == '-' ? "unknown option" : "unexpected argument",
-                    a);
+                    a[0] == '-' ? "unknown option" : "unexpected argument", a);
             return TOOL_USAGE;
         }
     }
@@ -292,8 +289,7 @@ int explain_main(int argc, char **argv)
             c.timer_left = left < 0 ? (c.timer ? 0 : -1) : left * 1000000LL;
             c.backoff = (uint32_t)num(nm, nn, f, nf, "backoff", 0);
             c.rto_us = (uint32_t)num(nm, nn, f, nf, "rto_us", 0);
-            c.total_retrans =
-                (uint64_t)num(nm, nn, f, nf, "total_retrans", 0);
+            c.total_retrans = (uint64_t)num(nm, nn, f, nf, "total_retrans", 0);
             c.persist_probes =
                 (uint32_t)num(nm, nn, f, nf, "persist_probes", 0);
             const char *id = col(nm, nn, f, nf, "id");

@@ -47,8 +47,8 @@ static void end_group(struct explain_out *o)
     if (o->json)
         fprintf(o->f, "%s]}", o->nshown_group ? "\n " : "");
     else if (!o->nshown_group)
-        fprintf(o->f, "  nothing stuck (%d connection%s)\n",
-                o->nconns_group, o->nconns_group == 1 ? "" : "s");
+        fprintf(o->f, "  nothing stuck (%d connection%s)\n", o->nconns_group,
+                o->nconns_group == 1 ? "" : "s");
 }
 
 void explain_out_process(struct explain_out *o, const char *label, long pid,
@@ -135,9 +135,11 @@ void explain_out_conn(struct explain_out *o, const char *local,
         else
             fprintf(o->f, ",\"in_state_ms\":null");
         fprintf(o->f, ",\"orphan\":%s",
-                c->orphan < 0 ? "null" : c->orphan ? "true" : "false");
-        fprintf(o->f, ",\"verdict\":\"%s\",\"cause\":",
-                verdict_name(r->verdict));
+                c->orphan < 0 ? "null"
+                : c->orphan   ? "true"
+                              : "false");
+        fprintf(o->f,
+                ",\"verdict\":\"%s\",\"cause\":", verdict_name(r->verdict));
         json_str(o->f, r->cause);
         fprintf(o->f, ",\"summary\":");
         json_str(o->f, r->summary);

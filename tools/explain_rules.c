@@ -63,9 +63,10 @@ void explain_tunables_from_stack(struct explain_tunables *t,
                                  const synack_stack *st)
 {
     static const char *const names[] = {
-        "tcp_syn_retries", "tcp_synack_retries", "tcp_retries2",
-        "tcp_fin_timeout", "tcp_timewait_len",   "tcp_syncookies",
-        "tcp_max_syn_backlog", "tcp_rto_initial_ms", "tcp_rto_max_ms"};
+        "tcp_syn_retries",     "tcp_synack_retries", "tcp_retries2",
+        "tcp_fin_timeout",     "tcp_timewait_len",   "tcp_syncookies",
+        "tcp_max_syn_backlog", "tcp_rto_initial_ms", "tcp_rto_max_ms"
+    };
     explain_tunables_default(t);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char v[64];
@@ -98,9 +99,8 @@ void explain_conn_from_info(struct explain_conn *c, const synack_conn_info *ci,
     c->timer = ci->timer;
     if (ci->timer != SYNACK_TIMER_NONE &&
         ci->timer_expires != SYNACK_TIME_NEVER)
-        c->timer_left = ci->timer_expires >= now
-                            ? (int64_t)(ci->timer_expires - now)
-                            : 0;
+        c->timer_left =
+            ci->timer_expires >= now ? (int64_t)(ci->timer_expires - now) : 0;
     c->backoff = ci->backoff;
     c->rto_us = ci->rto_us;
     c->total_retrans = ci->total_retrans;
@@ -166,8 +166,7 @@ static const char *age(const struct explain_conn *c, char *buf, size_t len)
     if (c->in_state < 0)
         snprintf(buf, len, "for an unknown time");
     else
-        snprintf(buf, len, "for %s",
-                 explain_fmt_dur(c->in_state, d, sizeof d));
+        snprintf(buf, len, "for %s", explain_fmt_dur(c->in_state, d, sizeof d));
     return buf;
 }
 
@@ -191,8 +190,8 @@ static int64_t giveup_in(const struct explain_conn *c,
 
 /* The retransmission schedule of a handshake segment from time 0: "1, 3,
  * 7, 15, 31, 63 s" into buf; returns the give-up time. */
-static int64_t schedule(const struct explain_tunables *t, int limit,
-                        char *buf, size_t len)
+static int64_t schedule(const struct explain_tunables *t, int limit, char *buf,
+                        size_t len)
 {
     int64_t rto = (int64_t)t->rto_initial_ms * NS_MS,
             max = (int64_t)t->rto_max_ms * NS_MS, at = 0;
@@ -203,7 +202,8 @@ static int64_t schedule(const struct explain_tunables *t, int limit,
         rto = rto * 2 > max ? max : rto * 2;
         char d[32];
         explain_fmt_dur(at, d, sizeof d);
-        if (i + 1 < limit && strlen(d) > 2 && strcmp(d + strlen(d) - 2, " s") == 0)
+        if (i + 1 < limit && strlen(d) > 2 &&
+            strcmp(d + strlen(d) - 2, " s") == 0)
             d[strlen(d) - 2] = '\0'; /* the unit once, at the end */
         if (n + 1 < len) {
             int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", d);
@@ -226,21 +226,23 @@ static void close_wait(const struct explain_conn *c, struct explain_result *r,
                        int64_t min_age)
 {
     char a[48];
-    set(r, c->in_state >= 0 && c->in_state < min_age ? EXPLAIN_OK
-                                                     : EXPLAIN_STUCK,
+    set(r,
+        c->in_state >= 0 && c->in_state < min_age ? EXPLAIN_OK : EXPLAIN_STUCK,
         "close-wait");
     put(r->summary, sizeof r->summary,
         "the peer closed its side; this application has not called close()");
     put(r->governs, sizeof r->governs,
         "close() (or shutdown(SHUT_WR)) in the local application; no timer "
         "ends CLOSE-WAIT");
-    say(r, "The peer sent its FIN (it has nothing more to send) and this end "
-           "acknowledged it; the connection has been in CLOSE-WAIT %s.",
+    say(r,
+        "The peer sent its FIN (it has nothing more to send) and this end "
+        "acknowledged it; the connection has been in CLOSE-WAIT %s.",
         age(c, a, sizeof a));
     if (c->recv_q)
-        say(r, "%u bytes the peer sent are still unread: the application "
-               "has not even read up to the end of the stream (recv() "
-               "returning 0).",
+        say(r,
+            "%u bytes the peer sent are still unread: the application "
+            "has not even read up to the end of the stream (recv() "
+            "returning 0).",
             c->recv_q);
     else
         say(r, "The application has read everything; its next recv() "
@@ -258,9 +260,10 @@ static void fin_wait_2(const struct explain_conn *c,
 {
     char a[48], d[32];
     int young = c->in_state >= 0 && c->in_state < min_age;
-    say(r, "This end sent its FIN and the peer acknowledged it; the "
-           "connection has been in FIN-WAIT-2 %s, waiting for the peer's "
-           "FIN (the peer's application has not called close()).",
+    say(r,
+        "This end sent its FIN and the peer acknowledged it; the "
+        "connection has been in FIN-WAIT-2 %s, waiting for the peer's "
+        "FIN (the peer's application has not called close()).",
         age(c, a, sizeof a));
     if (c->orphan == 1) {
         set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "fin-wait-2-orphan");
@@ -272,9 +275,10 @@ static void fin_wait_2(const struct explain_conn *c,
             "called close())",
             t->fin_timeout);
         r->ends_in = c->timer == SYNACK_TIMER_TIMEWAIT ? c->timer_left : -1;
-        say(r, "The local application has closed the socket, so nobody "
-               "could read what the peer still sends: the stack gives the "
-               "peer tcp_fin_timeout (%d s) and then drops the connection%s%s.",
+        say(r,
+            "The local application has closed the socket, so nobody "
+            "could read what the peer still sends: the stack gives the "
+            "peer tcp_fin_timeout (%d s) and then drops the connection%s%s.",
             t->fin_timeout, r->ends_in >= 0 ? ", in " : "",
             r->ends_in >= 0 ? explain_fmt_dur(r->ends_in, d, sizeof d) : "");
         say(r, "If it happens often, the peer's application is slow to "
@@ -299,15 +303,15 @@ static void fin_wait_2(const struct explain_conn *c,
         r->ends_in = -1;
     } else {
         set(r, young ? EXPLAIN_OK : EXPLAIN_NORMAL, "fin-wait-2");
-        put(r->summary, sizeof r->summary,
-            "waiting for the peer to close");
+        put(r->summary, sizeof r->summary, "waiting for the peer to close");
         put(r->governs, sizeof r->governs,
             "close() in the peer's application; tcp_fin_timeout=%d s if "
             "this end is orphaned (cannot be told from here)",
             t->fin_timeout);
-        say(r, "Whether the local application closed the socket (then "
-               "tcp_fin_timeout, %d s, ends the wait) or only shut down its "
-               "sending side (then nothing does) cannot be told from here.",
+        say(r,
+            "Whether the local application closed the socket (then "
+            "tcp_fin_timeout, %d s, ends the wait) or only shut down its "
+            "sending side (then nothing does) cannot be told from here.",
             t->fin_timeout);
         r->ends_in = -1;
     }
@@ -331,11 +335,12 @@ static void time_wait(const struct explain_conn *c,
         "tcp_timewait_len=%d s (2MSL); SO_REUSEADDR and TIME-WAIT reuse "
         "for new connections",
         t->timewait_len);
-    say(r, "The end that closes first keeps the connection in TIME-WAIT for "
-           "2MSL (tcp_timewait_len, %d s) after the exchange of FINs; it has "
-           "been there %s. Meanwhile it re-acknowledges a retransmitted FIN "
-           "(in case its last ACK was lost) and keeps old duplicate segments "
-           "from being taken for a new connection on the same address pair.",
+    say(r,
+        "The end that closes first keeps the connection in TIME-WAIT for "
+        "2MSL (tcp_timewait_len, %d s) after the exchange of FINs; it has "
+        "been there %s. Meanwhile it re-acknowledges a retransmitted FIN "
+        "(in case its last ACK was lost) and keeps old duplicate segments "
+        "from being taken for a new connection on the same address pair.",
         t->timewait_len, age(c, a, sizeof a) + 4);
     say(r, "It is harmless and ends by itself. It does not stop a server "
            "from listening again: SO_REUSEADDR lets bind() take the port "
@@ -348,12 +353,11 @@ static void time_wait(const struct explain_conn *c,
 }
 
 static void syn_sent(const struct explain_conn *c,
-                     const struct explain_tunables *t,
-                     struct explain_result *r, int64_t min_age)
+                     const struct explain_tunables *t, struct explain_result *r,
+                     int64_t min_age)
 {
     char a[48], sched[160], d[32], d2[32];
-    int young = c->backoff == 0 &&
-                (c->in_state < 0 || c->in_state < min_age);
+    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
     set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "syn-sent-no-answer");
     int64_t total = schedule(t, t->syn_retries, sched, sizeof sched);
     r->ends_in = giveup_in(c, t, t->syn_retries);
@@ -365,18 +369,21 @@ static void syn_sent(const struct explain_conn *c,
         "tcp_syn_retries=%d, tcp_rto_initial_ms=%u (RTO doubles each time, "
         "up to tcp_rto_max_ms=%u)",
         t->syn_retries, t->rto_initial_ms, t->rto_max_ms);
-    say(r, "This end sent a SYN %s ago and nothing came back: no SYN,ACK "
-           "and no RST. The host is down or unreachable, or a firewall "
-           "drops the SYN (a closed port would have answered with a RST).",
+    say(r,
+        "This end sent a SYN %s ago and nothing came back: no SYN,ACK "
+        "and no RST. The host is down or unreachable, or a firewall "
+        "drops the SYN (a closed port would have answered with a RST).",
         age(c, a, sizeof a) + 4);
-    say(r, "The SYN is resent %s after the first one (tcp_syn_retries=%d, "
-           "the RTO doubling from tcp_rto_initial_ms=%u ms); connect() "
-           "fails with ETIMEDOUT %s after it.",
+    say(r,
+        "The SYN is resent %s after the first one (tcp_syn_retries=%d, "
+        "the RTO doubling from tcp_rto_initial_ms=%u ms); connect() "
+        "fails with ETIMEDOUT %s after it.",
         sched, t->syn_retries, t->rto_initial_ms,
         explain_fmt_dur(total, d, sizeof d));
     if (r->ends_in >= 0)
-        say(r, "It has been retransmitted %u time%s; the RTO now in force "
-               "is %s; it gives up in %s.",
+        say(r,
+            "It has been retransmitted %u time%s; the RTO now in force "
+            "is %s; it gives up in %s.",
             c->backoff, c->backoff == 1 ? "" : "s",
             explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
             explain_fmt_dur(r->ends_in, d2, sizeof d2));
@@ -387,8 +394,7 @@ static void syn_received(const struct explain_conn *c,
                          struct explain_result *r, int64_t min_age)
 {
     char a[48], sched[160], d[32], d2[32];
-    int young = c->backoff == 0 &&
-                (c->in_state < 0 || c->in_state < min_age);
+    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
     set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "syn-received-no-ack");
     int64_t total = schedule(t, t->synack_retries, sched, sizeof sched);
     r->ends_in = giveup_in(c, t, t->synack_retries);
@@ -400,19 +406,22 @@ static void syn_received(const struct explain_conn *c,
         "tcp_synack_retries=%d; tcp_syncookies=%d and tcp_max_syn_backlog=%d "
         "for floods",
         t->synack_retries, t->syncookies, t->max_syn_backlog);
-    say(r, "A SYN came in and this end answered with SYN,ACK %s ago; the "
-           "ACK that completes the handshake has not arrived. Either our "
-           "SYN,ACK does not reach the peer, or its ACK does not reach us "
-           "(a one-way path problem, a firewall), or the SYN was not a real "
-           "connection attempt: many connections like this at once on one "
-           "listener are a SYN flood (half-open connections from spoofed "
-           "addresses).",
+    say(r,
+        "A SYN came in and this end answered with SYN,ACK %s ago; the "
+        "ACK that completes the handshake has not arrived. Either our "
+        "SYN,ACK does not reach the peer, or its ACK does not reach us "
+        "(a one-way path problem, a firewall), or the SYN was not a real "
+        "connection attempt: many connections like this at once on one "
+        "listener are a SYN flood (half-open connections from spoofed "
+        "addresses).",
         age(c, a, sizeof a) + 4);
-    say(r, "The SYN,ACK is resent %s after the first one and the "
-           "half-open connection dropped %s after it (tcp_synack_retries=%d). Under a flood, "
-           "tcp_syncookies=1 answers with SYN cookies once the listener's "
-           "SYN queue (tcp_max_syn_backlog=%d) is full, so no state is kept "
-           "for such connections (tcp_syncookies is %d here).",
+    say(r,
+        "The SYN,ACK is resent %s after the first one and the "
+        "half-open connection dropped %s after it (tcp_synack_retries=%d). "
+        "Under a flood, "
+        "tcp_syncookies=1 answers with SYN cookies once the listener's "
+        "SYN queue (tcp_max_syn_backlog=%d) is full, so no state is kept "
+        "for such connections (tcp_syncookies is %d here).",
         sched, explain_fmt_dur(total, d, sizeof d), t->synack_retries,
         t->max_syn_backlog, t->syncookies);
     if (r->ends_in >= 0)
@@ -427,25 +436,27 @@ static void fin_unacked(const struct explain_conn *c,
                         struct explain_result *r, int64_t min_age)
 {
     char a[48], d[32], d2[32];
-    int young = c->backoff == 0 &&
-                (c->in_state < 0 || c->in_state < min_age);
+    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
     r->ends_in = giveup_in(c, t, t->retries2);
     if (c->state == SYNACK_LAST_ACK) {
         set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "last-ack-fin-unacked");
-        say(r, "The peer closed first; then the local application closed "
-               "and this end sent its FIN. The connection has been in "
-               "LAST-ACK %s, waiting for the ACK of that FIN.",
+        say(r,
+            "The peer closed first; then the local application closed "
+            "and this end sent its FIN. The connection has been in "
+            "LAST-ACK %s, waiting for the ACK of that FIN.",
             age(c, a, sizeof a));
     } else if (c->state == SYNACK_CLOSING) {
         set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "closing-fin-unacked");
-        say(r, "Both ends closed at the same time; the peer's FIN arrived "
-               "but the ACK of ours has not, %s.",
+        say(r,
+            "Both ends closed at the same time; the peer's FIN arrived "
+            "but the ACK of ours has not, %s.",
             age(c, a, sizeof a));
     } else {
         set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "fin-wait-1-fin-unacked");
-        say(r, "The local application closed and this end sent its FIN "
-               "(after any data still queued: Send-Q %u bytes); it has been "
-               "in FIN-WAIT-1 %s without the ACK of that FIN.",
+        say(r,
+            "The local application closed and this end sent its FIN "
+            "(after any data still queued: Send-Q %u bytes); it has been "
+            "in FIN-WAIT-1 %s without the ACK of that FIN.",
             c->send_q, age(c, a, sizeof a));
     }
     put(r->summary, sizeof r->summary,
@@ -453,17 +464,19 @@ static void fin_unacked(const struct explain_conn *c,
         "after tcp_retries2=%d",
         c->backoff, c->backoff == 1 ? "" : "s", t->retries2);
     put(r->governs, sizeof r->governs,
-        "tcp_retries2=%d (RTO doubling up to tcp_rto_max_ms=%u)",
-        t->retries2, t->rto_max_ms);
+        "tcp_retries2=%d (RTO doubling up to tcp_rto_max_ms=%u)", t->retries2,
+        t->rto_max_ms);
     if (c->backoff)
-        say(r, "The FIN was retransmitted %u time%s with exponential "
-               "backoff: the peer is gone, or the path to it is down.",
+        say(r,
+            "The FIN was retransmitted %u time%s with exponential "
+            "backoff: the peer is gone, or the path to it is down.",
             c->backoff, c->backoff == 1 ? "" : "s");
     else
         say(r, "Nothing was retransmitted yet.");
     if (r->ends_in >= 0)
-        say(r, "The RTO now in force is %s; after tcp_retries2=%d "
-               "retransmissions the connection is dropped, in %s.",
+        say(r,
+            "The RTO now in force is %s; after tcp_retries2=%d "
+            "retransmissions the connection is dropped, in %s.",
             explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
             t->retries2, explain_fmt_dur(r->ends_in, d2, sizeof d2));
 }
@@ -471,8 +484,7 @@ static void fin_unacked(const struct explain_conn *c,
 /* ESTABLISHED (and CLOSE-WAIT's data side): windows, queues, losses.
  * Returns 1 if something was found. */
 static int data_side(const struct explain_conn *c,
-                     const struct explain_tunables *t,
-                     struct explain_result *r)
+                     const struct explain_tunables *t, struct explain_result *r)
 {
     char d[32], d2[32], g[32];
     if (c->backoff >= 2 && c->snd_wnd > 0) {
@@ -487,17 +499,19 @@ static int data_side(const struct explain_conn *c,
             "tcp_retries2=%d (then ETIMEDOUT), RTO doubling up to "
             "tcp_rto_max_ms=%u",
             t->retries2, t->rto_max_ms);
-        say(r, "%u bytes are waiting to be acknowledged; the retransmission "
-               "timer fired %u times in a row for the same data (%llu "
-               "retransmissions over the connection's life). Segments or "
-               "their ACKs are lost: the peer is gone, or the path to it "
-               "is down or very lossy.",
+        say(r,
+            "%u bytes are waiting to be acknowledged; the retransmission "
+            "timer fired %u times in a row for the same data (%llu "
+            "retransmissions over the connection's life). Segments or "
+            "their ACKs are lost: the peer is gone, or the path to it "
+            "is down or very lossy.",
             c->send_q, c->backoff, (unsigned long long)c->total_retrans);
         if (r->ends_in >= 0)
-            say(r, "The RTO now in force is %s and doubles with each "
-                   "timeout (at most tcp_rto_max_ms=%u ms); after "
-                   "tcp_retries2=%d the connection is aborted with "
-                   "ETIMEDOUT, in %s.",
+            say(r,
+                "The RTO now in force is %s and doubles with each "
+                "timeout (at most tcp_rto_max_ms=%u ms); after "
+                "tcp_retries2=%d the connection is aborted with "
+                "ETIMEDOUT, in %s.",
                 explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
                 t->rto_max_ms, t->retries2,
                 explain_fmt_dur(r->ends_in, d2, sizeof d2));
@@ -514,18 +528,20 @@ static int data_side(const struct explain_conn *c,
             "recv() in the peer's application; zero-window probes (persist "
             "timer, tcp_retries2=%d unanswered probes)",
             t->retries2);
-        say(r, "The peer advertises a receive window of 0: its receive "
-               "buffer is full because its application does not read. "
-               "This end cannot send; the %u bytes the local application "
-               "wrote stay in Send-Q, and its writes block once the send "
-               "buffer is full.",
+        say(r,
+            "The peer advertises a receive window of 0: its receive "
+            "buffer is full because its application does not read. "
+            "This end cannot send; the %u bytes the local application "
+            "wrote stay in Send-Q, and its writes block once the send "
+            "buffer is full.",
             c->send_q);
-        say(r, "This end sends zero-window probes (persist timer, backing "
-               "off up to tcp_rto_max_ms) to learn when the window opens; "
-               "%u of them unanswered now. As long as the peer answers "
-               "them the connection stays: a peer that is alive but never "
-               "reads holds it forever; one that stops answering is "
-               "dropped after tcp_retries2=%d probes.",
+        say(r,
+            "This end sends zero-window probes (persist timer, backing "
+            "off up to tcp_rto_max_ms) to learn when the window opens; "
+            "%u of them unanswered now. As long as the peer answers "
+            "them the connection stays: a peer that is alive but never "
+            "reads holds it forever; one that stops answering is "
+            "dropped after tcp_retries2=%d probes.",
             c->persist_probes, t->retries2);
         return 1;
     }
@@ -540,9 +556,10 @@ static int data_side(const struct explain_conn *c,
             explain_fmt_dur(c->sample_gap, g, sizeof g));
         put(r->governs, sizeof r->governs,
             "recv() in the peer's application, or the path's capacity");
-        say(r, "The peer's window is %u bytes. If it stays small, the "
-               "peer's application is not reading fast enough; if it is "
-               "large, the path is the bottleneck (congestion window).",
+        say(r,
+            "The peer's window is %u bytes. If it stays small, the "
+            "peer's application is not reading fast enough; if it is "
+            "large, the path is the bottleneck (congestion window).",
             c->snd_wnd);
         return 1;
     }
@@ -556,9 +573,10 @@ static int data_side(const struct explain_conn *c,
         put(r->governs, sizeof r->governs,
             "recv() in the local application (the buffer: tcp_rmem, "
             "SO_RCVBUF)");
-        say(r, "The receive buffer is full of data the local application "
-               "has not read (Recv-Q %u bytes), so this end advertises a "
-               "zero window and the peer has to stop sending and probe.",
+        say(r,
+            "The receive buffer is full of data the local application "
+            "has not read (Recv-Q %u bytes), so this end advertises a "
+            "zero window and the peer has to stop sending and probe.",
             c->recv_q);
         return 1;
     }

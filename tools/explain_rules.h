@@ -22,13 +22,13 @@
  * synack's, see `synack sysctl -l`). explain_tunables_default() sets
  * synack's defaults; a source that knows the real values overwrites them. */
 struct explain_tunables {
-    int syn_retries;      /* tcp_syn_retries: SYN retransmissions */
-    int synack_retries;   /* tcp_synack_retries: SYN,ACK retransmissions */
-    int retries2;         /* tcp_retries2: data/FIN retransmissions */
-    int fin_timeout;      /* tcp_fin_timeout, seconds (orphans only) */
-    int timewait_len;     /* tcp_timewait_len, seconds (2MSL) */
-    int syncookies;       /* tcp_syncookies: 0, 1, 2 */
-    int max_syn_backlog;  /* tcp_max_syn_backlog */
+    int syn_retries;         /* tcp_syn_retries: SYN retransmissions */
+    int synack_retries;      /* tcp_synack_retries: SYN,ACK retransmissions */
+    int retries2;            /* tcp_retries2: data/FIN retransmissions */
+    int fin_timeout;         /* tcp_fin_timeout, seconds (orphans only) */
+    int timewait_len;        /* tcp_timewait_len, seconds (2MSL) */
+    int syncookies;          /* tcp_syncookies: 0, 1, 2 */
+    int max_syn_backlog;     /* tcp_max_syn_backlog */
     uint32_t rto_initial_ms; /* tcp_rto_initial_ms */
     uint32_t rto_max_ms;     /* tcp_rto_max_ms */
 };
@@ -43,26 +43,34 @@ void explain_tunables_set(struct explain_tunables *t, const char *name,
  * does not know a field leaves it at the value explain_conn_init() set,
  * which the rules treat as unknown. */
 struct explain_conn {
-    int state;              /* enum synack_state (RFC 9293 states) */
-    int64_t in_state;       /* how long it has been in `state`; -1 unknown */
-    int orphan;             /* 1: the application closed its handle (only
-                             * the peer and the timers can end it now);
-                             * 0: the application still holds it; -1
-                             * unknown (a capture cannot tell) */
-    uint32_t recv_q;        /* bytes received, not yet read by the app */
-    uint32_t send_q;        /* bytes written by the app, not yet ACKed */
-    int64_t send_q_before;  /* Send-Q at an earlier sample; -1 none */
-    int64_t sample_gap;     /* how long before now that sample was taken */
-    uint32_t snd_wnd;       /* the peer's advertised window (bytes) */
-    uint32_t rcv_wnd;       /* the window we advertise (bytes) */
-    int timer;              /* enum synack_timer_kind running, or NONE */
-    int64_t timer_left;     /* until that timer fires; -1 unknown */
-    uint32_t backoff;       /* consecutive retransmission timeouts of the
-                             * oldest unacknowledged segment (or of the SYN) */
-    uint32_t rto_us;        /* the retransmission timeout in force now
-                             * (backed off); 0 unknown */
-    uint64_t total_retrans; /* retransmissions over the connection's life */
-    uint32_t persist_probes; /* unanswered zero-window probes */
+    /* enum synack_state (the RFC 9293 states) */
+    int state;
+    /* how long it has been in `state`; -1 unknown */
+    int64_t in_state;
+    /* 1: the application closed its handle (only the peer and the timers
+     * can end it now); 0: the application still holds it; -1 unknown (a
+     * capture cannot tell) */
+    int orphan;
+    /* bytes received and not yet read by the application (Recv-Q), and
+     * written by it and not yet acknowledged (Send-Q) */
+    uint32_t recv_q, send_q;
+    /* Send-Q at an earlier sample (-1: none), taken sample_gap before */
+    int64_t send_q_before, sample_gap;
+    /* the peer's advertised window, and the one we advertise (bytes) */
+    uint32_t snd_wnd, rcv_wnd;
+    /* enum synack_timer_kind running (or SYNACK_TIMER_NONE), and the time
+     * until it fires (-1 unknown) */
+    int timer;
+    int64_t timer_left;
+    /* consecutive retransmission timeouts of the oldest unacknowledged
+     * segment (or of the SYN) */
+    uint32_t backoff;
+    /* the retransmission timeout in force now (backed off); 0 unknown */
+    uint32_t rto_us;
+    /* retransmissions over the connection's life */
+    uint64_t total_retrans;
+    /* zero-window probes sent without an answer */
+    uint32_t persist_probes;
 };
 void explain_conn_init(struct explain_conn *c);
 
@@ -77,19 +85,20 @@ void explain_tunables_from_stack(struct explain_tunables *t,
 
 enum explain_verdict {
     EXPLAIN_OK = 0,     /* nothing to say */
-    EXPLAIN_NORMAL = 1, /* a wait that is part of TCP and ends by itself
-                         * (TIME-WAIT; a young half-closed connection) */
+    EXPLAIN_NORMAL = 1, /* a wait that is part of TCP (TIME-WAIT; a
+                         * FIN-WAIT-2 whose end cannot be told) */
     EXPLAIN_STUCK = 2,  /* in the state longer than it should be */
 };
 
 struct explain_result {
-    int verdict;         /* enum explain_verdict */
-    const char *cause;   /* stable identifier: "close-wait", ... ("ok") */
-    char summary[160];   /* one line: what is going on */
-    char governs[160];   /* the tunable(s) or application call in charge */
-    char detail[1024];   /* plain-words explanation, several sentences */
-    int64_t ends_in;     /* when it ends by itself (timer, give-up); -1:
-                          * only an event (a call, a segment) ends it */
+    int verdict;       /* enum explain_verdict */
+    const char *cause; /* stable identifier: "close-wait", ... ("ok") */
+    char summary[160]; /* one line: what is going on */
+    char governs[160]; /* the tunable(s) or application call in charge */
+    char detail[1024]; /* plain-words explanation, several sentences */
+    /* when it ends by itself (a timer, a give-up); -1: only an event (a
+     * call, a segment) ends it */
+    int64_t ends_in;
 };
 
 /* Connections younger in their state than this are not reported as stuck

@@ -14,7 +14,7 @@ struct live_trace {
     ctl_server *ctl;
     ladder *lad;
     synack_time_t t0;
-    char name_a[64]; /* the ladder keeps the pointer */
+    char name_a[64];  /* the ladder keeps the pointer */
     uint32_t last_id; /* connection of the last state row */
     struct {
         uint32_t id;
@@ -33,8 +33,8 @@ struct live_trace *live_trace_new(ctl_server *ctl, FILE *ladder_out,
     lt->t0 = t0;
     snprintf(lt->name_a, sizeof lt->name_a, "%s", name_a ? name_a : "synack");
     if (ladder_out) {
-        struct ladder_config c = {ladder_out, LADDER_FULL, 0, 30, 30,
-                                  lt->name_a, "peer"};
+        struct ladder_config c = { ladder_out, LADDER_FULL, 0,     30,
+                                   30,         lt->name_a,  "peer" };
         lt->lad = ladder_new(&c);
         if (!lt->lad) {
             free(lt);

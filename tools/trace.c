@@ -99,8 +99,9 @@ static int handle_line(struct src *p, char *line, int json)
         if (strncmp(line, CTL_MAGIC " ", strlen(CTL_MAGIC) + 1) == 0) {
             char *st = line + strlen(CTL_MAGIC) + 1;
             if (strtol(st, NULL, 10) != CTL_VERSION) {
-                fprintf(stderr, PROG ": %s: control protocol %s, this synack "
-                                     "speaks %d\n",
+                fprintf(stderr,
+                        PROG ": %s: control protocol %s, this synack "
+                             "speaks %d\n",
                         p->label, st, CTL_VERSION);
                 return -1;
             }
@@ -136,8 +137,8 @@ static int handle_line(struct src *p, char *line, int json)
             json_str(p->ifname);
             printf(",\"lost\":%s}\n", f[1]);
         } else {
-            printf("%s: %s events lost (this reader was too slow)\n",
-                   p->label, f[1]);
+            printf("%s: %s events lost (this reader was too slow)\n", p->label,
+                   f[1]);
         }
         fflush(stdout);
         return 0;
@@ -161,8 +162,8 @@ static int handle_line(struct src *p, char *line, int json)
         json_str(f[7]);
         printf("}\n");
     } else {
-        printf("%s %s %s %s %s -> %s (%s)\n", f[1], p->label, f[3], f[4],
-               f[5], f[6], f[7][0] ? f[7] : "?");
+        printf("%s %s %s %s %s -> %s (%s)\n", f[1], p->label, f[3], f[4], f[5],
+               f[6], f[7][0] ? f[7] : "?");
     }
     fflush(stdout);
     return 1;
@@ -198,8 +199,7 @@ int trace_main(int argc, char **argv)
             i++;
         } else {
             fprintf(stderr, PROG ": %s '%s' (see " PROG " --help)\n",
-                    a[0] == '-' ? "unknown option" : "unexpected argument",
-                    a);
+                    a[0] == '-' ? "unknown option" : "unexpected argument", a);
             return TOOL_USAGE;
         }
     }
