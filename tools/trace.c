@@ -91,7 +91,8 @@ static void json_str(const char *s)
 }
 
 /* One line from a process; returns 1 for a state change printed, -1 when
- * the stream is over or broken, 0 otherwise. */
+ * the stream is over, -2 when the process refused (an error answer), 0
+ * otherwise. */
 static int handle_line(struct src *p, char *line, int json)
 {
     char *f[10];
@@ -103,13 +104,15 @@ static int handle_line(struct src *p, char *line, int json)
                         PROG ": %s: control protocol %s, this synack "
                              "speaks %d\n",
                         p->label, st, CTL_VERSION);
-                return -1;
+                return -2;
             }
             char *sp = strchr(st, ' ');
             if (!sp || strncmp(sp + 1, "ok", 2) != 0) {
-                fprintf(stderr, PROG ": %s: %s\n", p->label,
-                        sp ? sp + 1 : "bad status line");
-                return -1;
+                const char *why = sp ? sp + 1 : "bad status line";
+                if (strncmp(why, "error ", 6) == 0)
+                    why += 6;
+                fprintf(stderr, PROG ": %s: %s\n", p->label, why);
+                return -2;
             }
             return 0;
         }
@@ -283,6 +286,8 @@ int trace_main(int argc, char **argv)
                 *nl = '\0';
                 int h = handle_line(p, start, json);
                 start = nl + 1;
+                if (h == -2)
+                    status = TOOL_FAIL;
                 if (h < 0)
                     over = 1;
                 else if (h > 0 && count && ++seen >= count)

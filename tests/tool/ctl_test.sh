@@ -510,6 +510,48 @@ trace)
         fail "trace did not follow the process: $(cat "$tmp/trace.err")"
     run 0 "$SYNACK" ss -a
     has "^LISTEN "
+    # a connection refused: two state changes with their causes, in order
+    kill -USR1 "$PID"
+    for _ in $(seq 50); do
+        [ "$(wc -l <"$tmp/trace.out")" -ge 2 ] && break
+        sleep 0.1
+    done
+    OUT=$(cat "$tmp/trace.out")
+    has "^[0-9]+\.[0-9]{6} synack:testsrv\(pid=$PID,if=ctl0\) 10\.0\.0\.1:[0-9]+ 10\.0\.0\.2:81 CLOSED -> SYN-SENT \(call connect\)$"
+    [ "$(sed -n 2p "$tmp/trace.out" | sed 's/.* 10\.0\.0\.2:81 //')" = "SYN-SENT -> CLOSED (rcv RST,ACK)" ] ||
+        fail "second line: $(sed -n 2p "$tmp/trace.out")"
+    # eight subscribers at most; one that leaves frees its place
+    subs=()
+    for i in 1 2 3 4 5 6 7; do
+        "$SYNACK" trace --json >"$tmp/sub$i.out" 2>"$tmp/sub$i.err" &
+        subs+=($!)
+    done
+    for _ in $(seq 50); do
+        [ "$(cat "$tmp"/sub*.err | grep -c following)" -ge 7 ] && break
+        sleep 0.1
+    done
+    run 1 "$SYNACK" trace
+    has "too many trace subscribers \(at most 8\)"
+    kill "${subs[0]}"
+    wait "${subs[0]}" 2>/dev/null
+    ok=0
+    for _ in $(seq 50); do
+        timeout 1 "$SYNACK" trace >"$tmp/again.out" 2>&1
+        grep -q following "$tmp/again.out" && { ok=1; break; }
+        sleep 0.1
+    done
+    [ "$ok" = 1 ] || fail "a subscriber's place was not freed: $(cat "$tmp/again.out")"
+    kill -USR1 "$PID"
+    for _ in $(seq 50); do
+        [ "$(wc -l <"$tmp/sub2.out")" -ge 2 ] && break
+        sleep 0.1
+    done
+    python3 -c '
+import json, sys
+o = [json.loads(l) for l in open(sys.argv[1])]
+assert [(x["from"], x["to"], x["cause"]) for x in o] == [("CLOSED", "SYN-SENT", "call connect"), ("SYN-SENT", "CLOSED", "rcv RST,ACK")], o
+assert o[0]["command"] == "testsrv" and o[0]["remote"] == "10.0.0.2:81", o
+' "$tmp/sub2.out" || fail "trace --json: $(cat "$tmp/sub2.out")"
     kill "$PID"
     for _ in $(seq 50); do
         kill -0 "$tpid" 2>/dev/null || break

@@ -11,7 +11,9 @@
  *     in SYN-SENT with the retransmission timer running
  *     (tcp_syn_retries=127 keeps it there for the length of a test).
  * Prints "ready pid=N" when all of that is in place, then serves until
- * SIGTERM or SIGINT, closes the control socket and exits 0.
+ * SIGTERM or SIGINT, closes the control socket and exits 0. A's trace
+ * hook feeds the control socket's `trace` subscribers; on SIGUSR1 A
+ * connects to B:81, where nobody listens (CLOSED -> SYN-SENT -> CLOSED).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +26,18 @@
 
 #include "ctl.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, usr1;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1 = 1;
+}
+
+static void trace_hook(void *ctx, const synack_trace_event *ev)
+{
+    ctl_server_trace(ctx, ev);
+}
 
 static void on_signal(int sig)
 {
@@ -65,6 +78,8 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
 
     const uint32_t ipa = 0x0a000001u, ipb = 0x0a000002u;
     synack_stack *a = make_stack(ipa, 1), *b = make_stack(ipb, 2);
@@ -96,6 +111,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctl_testsrv: %s\n", err);
         return 1;
     }
+    synack_set_trace(a, trace_hook, srv);
 
     synack_time_t now = synack_rtloop_clock();
     int lsa = synack_socket(a), lsb = synack_socket(b);
@@ -150,9 +166,19 @@ int main(int argc, char **argv)
         synack_rtloop_once(loop, 10 * SYNACK_MSEC);
     printf("ready pid=%ld\n", (long)getpid());
 
-    while (!stop)
+    while (!stop) {
         synack_rtloop_once(loop, 100 * SYNACK_MSEC);
+        ctl_server_poll(srv);
+        if (usr1) {
+            usr1 = 0;
+            synack_addr to81 = { ipb, 81 };
+            int s = synack_socket(a);
+            synack_connect(a, s, &to81, synack_rtloop_clock());
+            /* the handle stays (CLOSED after the RST) until exit */
+        }
+    }
 
+    synack_set_trace(a, NULL, NULL);
     ctl_server_close(srv);
     /* the loop may go on after the close */
     for (int i = 0; i < 3; i++)
