@@ -2055,7 +2055,10 @@ static void usage(FILE *out)
             "the scenario\n"
             "went as designed (the last is only enforced without random "
             "impairments),\n"
-            "1 if not, 2 for bad usage.\n"
+            "1 if not, 2 for bad usage. With --explain-at (and the "
+            "stuck-state scenarios,\n"
+            "which explain themselves) it stops there, explains both "
+            "stacks and exits 0.\n"
             "\n"
             "Scenarios:\n");
     for (size_t i = 0; i < NSCENARIOS; i++)
