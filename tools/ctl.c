@@ -179,6 +179,10 @@ struct ctl_server {
     int fd;
     struct ctl_sub *subs[CTL_TRACE_MAX_SUBS];
     size_t nsubs;
+    /* the stack's trace hook, installed while needed (see ctl.h) */
+    void (*hook)(void *ctx, const synack_trace_event *ev);
+    void *hook_ctx;
+    int hook_always, hook_on;
     int closed;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     ino_t ino;
@@ -635,6 +639,42 @@ static void on_sub(void *ctx, int fd, synack_time_t now)
     }
 }
 
+static void own_hook(void *ctx, const synack_trace_event *ev)
+{
+    ctl_server_trace(ctx, ev);
+}
+
+/* Install or remove the stack's trace hook as needed now. */
+static void hook_update(struct ctl_server *s)
+{
+    int want = !s->closed && (s->hook_always || s->nsubs > 0);
+    if (want == s->hook_on || !s->st)
+        return;
+    if (want)
+        synack_set_trace(s->st, s->hook ? s->hook : own_hook,
+                         s->hook ? s->hook_ctx : s);
+    else
+        synack_set_trace(s->st, NULL, NULL);
+    s->hook_on = want;
+}
+
+void ctl_server_set_trace_hook(ctl_server *s,
+                               void (*hook)(void *ctx,
+                                            const synack_trace_event *ev),
+                               void *ctx, int always)
+{
+    if (!s)
+        return;
+    if (s->hook_on) { /* re-install with the new one */
+        synack_set_trace(s->st, NULL, NULL);
+        s->hook_on = 0;
+    }
+    s->hook = hook;
+    s->hook_ctx = ctx;
+    s->hook_always = always;
+    hook_update(s);
+}
+
 static int subscribe(struct ctl_server *s, int c)
 {
     if (s->nsubs == CTL_TRACE_MAX_SUBS)
@@ -655,6 +695,7 @@ static int subscribe(struct ctl_server *s, int c)
     }
     free(b.p);
     s->subs[s->nsubs++] = u;
+    hook_update(s);
     sub_flush(u);
     return 0;
 }
@@ -717,6 +758,7 @@ void ctl_server_poll(ctl_server *s)
         }
         i++;
     }
+    hook_update(s);
 }
 
 static void subs_close(struct ctl_server *s)
@@ -926,6 +968,9 @@ void ctl_server_close(ctl_server *s)
         sb.st_dev == s->dev)
         unlink(s->path);
     subs_close(s);
+    if (s->hook_on && s->st)
+        synack_set_trace(s->st, NULL, NULL);
+    s->hook_on = 0;
     s->closed = 1;
     s->st = NULL;
     synack_rtloop_remove_fd(s->loop, s->fd);

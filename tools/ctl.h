@@ -36,6 +36,16 @@ int ctl_server_open(ctl_server **out, const char *ifname, const char *command,
  * CTL_TRACE_BUF bytes; what does not fit is counted and reported as a
  * "lost" line once there is room again). NULL is fine. */
 void ctl_server_trace(ctl_server *s, const synack_trace_event *ev);
+/* The stack's trace hook costs a call per segment, so the server installs
+ * it only while it is needed: while it has `trace` subscribers, or always
+ * when `always` is set. `hook` (with ctx) must pass every event on to
+ * ctl_server_trace; NULL: the server's own hook, which does only that (the
+ * default when this is never called). The hook is removed when the server
+ * closes. */
+void ctl_server_set_trace_hook(ctl_server *s,
+                               void (*hook)(void *ctx,
+                                            const synack_trace_event *ev),
+                               void *ctx, int always);
 /* Once per turn of the loop (not from a loop callback): send what is
  * queued, and drop the subscribers that went away. NULL is fine. */
 void ctl_server_poll(ctl_server *s);

@@ -1273,7 +1273,8 @@ int live_main(int argc, char **argv)
                                 name_a, synack_rtloop_clock());
         if (!ltrace)
             goto oom;
-        synack_set_trace(st, live_trace_hook, ltrace);
+        /* the hook only while needed: the ladder, or trace subscribers */
+        ctl_server_set_trace_hook(ctl, live_trace_hook, ltrace, a.ladder);
     }
 
     struct sigaction sa;
@@ -1407,12 +1408,10 @@ oom:
 out:
     if (st && loop && (a.stats || impaired(&a.o)))
         print_stats(prog, st, link, a.offload ? rawtap : NULL);
-    if (st)
-        synack_set_trace(st, NULL, NULL);
+    ctl_server_close(ctl); /* removes the trace hook */
     live_trace_free(ltrace);
     if (ladder_out)
         fclose(ladder_out);
-    ctl_server_close(ctl);
     synack_rtloop_del(loop);
     if (app.destroy)
         app.destroy(app.ctx);

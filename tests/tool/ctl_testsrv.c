@@ -11,8 +11,8 @@
  *     in SYN-SENT with the retransmission timer running
  *     (tcp_syn_retries=127 keeps it there for the length of a test).
  * Prints "ready pid=N" when all of that is in place, then serves until
- * SIGTERM or SIGINT, closes the control socket and exits 0. A's trace
- * hook feeds the control socket's `trace` subscribers; on SIGUSR1 A
+ * SIGTERM or SIGINT, closes the control socket and exits 0. The control
+ * socket's `trace` subscribers see A's state changes; on SIGUSR1 A
  * connects to B:81, where nobody listens (CLOSED -> SYN-SENT -> CLOSED).
  */
 #include <signal.h>
@@ -34,10 +34,6 @@ static void on_usr1(int sig)
     usr1 = 1;
 }
 
-static void trace_hook(void *ctx, const synack_trace_event *ev)
-{
-    ctl_server_trace(ctx, ev);
-}
 
 static void on_signal(int sig)
 {
@@ -111,7 +107,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctl_testsrv: %s\n", err);
         return 1;
     }
-    synack_set_trace(a, trace_hook, srv);
 
     synack_time_t now = synack_rtloop_clock();
     int lsa = synack_socket(a), lsb = synack_socket(b);
@@ -178,7 +173,6 @@ int main(int argc, char **argv)
         }
     }
 
-    synack_set_trace(a, NULL, NULL);
     ctl_server_close(srv);
     /* the loop may go on after the close */
     for (int i = 0; i < 3; i++)
