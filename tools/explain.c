@@ -25,8 +25,9 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: synack explain [--all] [--json] [--min-age SEC] "
-            "[--interval MS]\n"
+            "usage: synack explain [--if IFNAME] [--all] [--json] "
+            "[--min-age SEC]\n"
+            "                      [--interval MS]\n"
             "\n"
             "For every running synack process (control sockets in "
             "$XDG_RUNTIME_DIR/synack\n"
@@ -39,6 +40,7 @@ static void usage(FILE *out)
             "the tunable or the application call that governs each.\n"
             "\n"
             "Options:\n"
+            "  --if IF          only the process serving interface IF\n"
             "  -a, --all        explain every connection, healthy ones too\n"
             "  --json           one JSON document: every connection with its "
             "cause\n"
@@ -153,6 +155,7 @@ int explain_main(int argc, char **argv)
     int all = 0, json = 0;
     int64_t min_age = EXPLAIN_MIN_AGE_DEFAULT;
     long interval = 250;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v;
@@ -164,6 +167,12 @@ int explain_main(int argc, char **argv)
             all = 1;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
+        } else if (strcmp(a, "--if") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, PROG ": --if needs an interface name\n");
+                return TOOL_USAGE;
+            }
+            only = argv[++i];
         } else if ((v = opts_value(PROG, argc, argv, &i, "--min-age", &m)) ||
                    m) {
             synack_time_t t;
@@ -198,6 +207,19 @@ int explain_main(int argc, char **argv)
     if (ctl_scan(dir, &paths, &npaths, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
         return TOOL_FAIL;
+    }
+    if (only) { /* keep <dir>/<only>.sock */
+        size_t k = 0;
+        for (size_t i = 0; i < npaths; i++) {
+            const char *b = strrchr(paths[i], '/');
+            b = b ? b + 1 : paths[i];
+            size_t l = strlen(only);
+            if (strncmp(b, only, l) == 0 && strcmp(b + l, ".sock") == 0)
+                paths[k++] = paths[i];
+            else
+                free(paths[i]);
+        }
+        npaths = k;
     }
     struct proc *procs = calloc(npaths ? npaths : 1, sizeof *procs);
     if (!procs) {

@@ -463,7 +463,9 @@ explain)
     has "^    ends by itself in: "
     hasnt "ESTABLISHED"
     hasnt "LISTEN"
-    run 0 "$SYNACK" explain --all
+    run 0 "$SYNACK" explain --if nosuch
+    has "^no running synack process$"
+    run 0 "$SYNACK" explain --if ctl0 --all
     has "^  ESTABLISHED 10\.0\.0\.1:[0-9]+ -> 10\.0\.0\.2:80, for [0-9.]+ s \[ok: ok\]$"
     # listen() before the stack's first tick: the age is not known
     has "^  LISTEN 0\.0\.0\.0:7 -> 0\.0\.0\.0:0, for an unknown time \[ok: ok\]$"
