@@ -57,6 +57,11 @@ static void usage(FILE *out)
             "docs/explain.md.\n");
 }
 
+struct row {
+    char *f[MAXF];
+    size_t nf;
+};
+
 struct proc {
     char *answer, *answer2, *tun_answer;
     struct ctl_reply r, r2, rt;
@@ -284,12 +289,24 @@ int explain_main(int argc, char **argv)
                             p->r.command ? p->r.command : "",
                             p->r.ifname ? p->r.ifname : "");
         p->nnames = field_names(&p->r, p->names);
-        for (size_t k = 0; k < p->r.nlines; k++) {
-            char *line = p->r.lines[k];
-            if (strncmp(line, "conn\t", 5) != 0)
-                continue;
-            char *f[MAXF];
-            size_t nf = ctl_split(line + 5, f, MAXF);
+        /* every connection split into its fields first: the rules are
+         * told how many are alike (same state, same local address) */
+        struct row *rows = calloc(p->r.nlines ? p->r.nlines : 1, sizeof *rows);
+        size_t nrows = 0;
+        if (!rows) {
+            fprintf(stderr, PROG ": out of memory\n");
+            status = TOOL_FAIL;
+            continue;
+        }
+        for (size_t k = 0; k < p->r.nlines; k++)
+            if (strncmp(p->r.lines[k], "conn\t", 5) == 0) {
+                rows[nrows].nf =
+                    ctl_split(p->r.lines[k] + 5, rows[nrows].f, MAXF);
+                nrows++;
+            }
+        for (size_t k = 0; k < nrows; k++) {
+            char **f = rows[k].f;
+            size_t nf = rows[k].nf;
             char *const *nm = p->names;
             size_t nn = p->nnames;
             const char *st = col(nm, nn, f, nf, "state");
@@ -319,12 +336,20 @@ int explain_main(int argc, char **argv)
                 c.send_q_before = earlier_send_q(p, id);
                 c.sample_gap = (int64_t)interval * 1000000LL;
             }
+            const char *la0 = col(nm, nn, f, nf, "local");
+            for (size_t j = 0; j < nrows && st && la0; j++) {
+                const char *s2 = col(nm, nn, rows[j].f, rows[j].nf, "state");
+                const char *l2 = col(nm, nn, rows[j].f, rows[j].nf, "local");
+                c.similar +=
+                    s2 && l2 && strcmp(s2, st) == 0 && strcmp(l2, la0) == 0;
+            }
             struct explain_result res;
             explain_conn(&c, &tun, min_age, &res);
             const char *la = col(nm, nn, f, nf, "local");
             const char *ra = col(nm, nn, f, nf, "remote");
             explain_out_conn(out, la ? la : "?", ra ? ra : "?", &c, &res);
         }
+        free(rows);
     }
     explain_out_finish(out, nasked);
     fflush(stdout);

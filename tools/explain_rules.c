@@ -16,6 +16,8 @@
 
 #define NS_MS ((int64_t)1000000)
 #define NS_S ((int64_t)1000000000)
+/* "many" connections alike (explain_conn.similar) */
+#define EXPLAIN_MANY 10
 
 void explain_tunables_default(struct explain_tunables *t)
 {
@@ -247,6 +249,12 @@ static void close_wait(const struct explain_conn *c, struct explain_result *r,
     else
         say(r, "The application has read everything; its next recv() "
                "returns 0 (end of stream), the sign to close.");
+    if (c->similar >= EXPLAIN_MANY)
+        say(r,
+            "%u connections on this local address are in CLOSE-WAIT: "
+            "the application seems to leak sockets (it never closes "
+            "those whose peer has finished).",
+            c->similar);
     say(r, "TCP waits for the application as long as it takes: a process "
            "that never closes its sockets (a leak, a missing close() on an "
            "error path, a worker that hangs) keeps them in CLOSE-WAIT "
@@ -415,6 +423,16 @@ static void syn_received(const struct explain_conn *c,
         "listener are a SYN flood (half-open connections from spoofed "
         "addresses).",
         age(c, a, sizeof a) + 4);
+    if (c->similar >= EXPLAIN_MANY)
+        say(r,
+            "%u connections on this listener are half-open right now: "
+            "that looks like a SYN flood.",
+            c->similar);
+    else if (c->similar > 1)
+        say(r,
+            "%u connections on this listener are half-open: a few, not "
+            "a flood.",
+            c->similar);
     say(r,
         "The SYN,ACK is resent %s after the first one and the "
         "half-open connection dropped %s after it (tcp_synack_retries=%d). "

@@ -71,6 +71,11 @@ struct explain_conn {
     uint64_t total_retrans;
     /* zero-window probes sent without an answer */
     uint32_t persist_probes;
+    /* connections of the same process (stack) in the same state on the
+     * same local address, this one included; 0 unknown. Many half-open
+     * ones on a listener look like a SYN flood; many CLOSE-WAIT, like an
+     * application that leaks sockets. */
+    uint32_t similar;
 };
 void explain_conn_init(struct explain_conn *c);
 

@@ -1154,6 +1154,10 @@ static int explain_sides(struct sim *sim)
                     c.send_q_before = sim->snap[i][j].send_q;
                     c.sample_gap = (int64_t)(now - sim->snap_t);
                 }
+            for (size_t j = 0; j < n && j < cap; j++)
+                c.similar += ci[j].state == ci[k].state &&
+                             ci[j].local.ip == ci[k].local.ip &&
+                             ci[j].local.port == ci[k].local.port;
             struct explain_result r;
             explain_conn(&c, &tun, EXPLAIN_MIN_AGE_DEFAULT, &r);
             char la[32], ra[32];

@@ -58,8 +58,14 @@ static void test_close_wait(void **state)
     r = run(&c);
     assert_int_equal(r.verdict, EXPLAIN_STUCK);
     assert_non_null(strstr(r.governs, "close()"));
-    assert_non_null(strstr(r.detail, "300 bytes the peer sent are still unread"));
+    assert_non_null(
+        strstr(r.detail, "300 bytes the peer sent are still unread"));
     assert_int_equal(r.ends_in, -1);
+    assert_null(strstr(r.detail, "seems to leak sockets"));
+    c.similar = 12;
+    r = run(&c);
+    assert_non_null(strstr(r.detail, "12 connections on this local address "
+                                     "are in CLOSE-WAIT"));
 }
 
 static void test_fin_wait_2_variants(void **state)
@@ -199,6 +205,12 @@ static void test_syn_received(void **state)
     /* fires in 1 s (backoff 1 -> 2, RTO 4), then 8, 16, 32: gives up */
     assert_int_equal(r.ends_in, (1 + 4 + 8 + 16 + 32) * S);
     assert_non_null(strstr(r.governs, "tcp_synack_retries=5"));
+    assert_null(strstr(r.detail, "looks like a SYN flood"));
+    c.similar = 50;
+    r = run(&c);
+    assert_non_null(strstr(r.detail, "50 connections on this listener are "
+                                     "half-open right now: that looks like "
+                                     "a SYN flood"));
 }
 
 static void test_tunables_parse(void **state)
