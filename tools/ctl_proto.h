@@ -1,9 +1,11 @@
 /*
  * The control-socket protocol (private to tools/: the server in ctl.c, the
- * clients `synack ss` and `synack sysctl`), and the client helpers.
+ * clients `synack ss`, `synack sysctl`, `synack explain` and `synack
+ * trace`), and the client helpers.
  *
  * One request per connection: the client sends one line (at most
- * CTL_MAX_LINE bytes with its '\n'); the server answers and closes.
+ * CTL_MAX_LINE bytes with its '\n'); the server answers and closes (but
+ * for `trace`, a stream that lasts as long as the client stays).
  *
  * Requests:
  *   hello                      who serves this socket
@@ -66,8 +68,8 @@
  * HELP; accepted: LO to HI)" (the range only for one-number tunables),
  * "unknown request 'WORD' (the requests are: ...)", "request 'WORD' takes
  * no argument", "usage: sysctl-get NAME", "request line too long (at most
- * 1024 bytes)". A client that sends nothing within CTL_SERVER_READ_MS is
- * closed without an answer.
+ * 1024 bytes)", "too many trace subscribers (at most 8)". A client that
+ * sends nothing within CTL_SERVER_READ_MS is closed without an answer.
  */
 #ifndef SYNACK_TOOLS_CTL_PROTO_H
 #define SYNACK_TOOLS_CTL_PROTO_H
