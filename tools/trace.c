@@ -32,8 +32,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: synack trace [--if IFNAME] [--json] [--count N]\n"
             "\n"
-            "Follow the state changes of the connections of running synack "
-            "processes (their\n"
+            "Follow the state changes of the connections of the synack "
+            "processes running\n"
+            "when it starts (their\n"
             "control sockets in $XDG_RUNTIME_DIR/synack or /run/synack), "
             "one line each, as\n"
             "they happen, with the cause: the segment that came in "
