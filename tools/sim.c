@@ -1932,12 +1932,13 @@ int sim_main(int argc, char **argv)
             fail(&sim, "the frame this scenario drops was never sent");
         }
     }
+    /* the banner first: setup() already draws the ladder's first rows */
+    if (!quiet)
+        print_banner(&sim);
     if (setup(&sim, &code) != 0) {
         teardown(&sim);
         goto out;
     }
-    if (!quiet)
-        print_banner(&sim);
     run(&sim);
     if (sim.lad)
         ladder_finish(sim.lad);
