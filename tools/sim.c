@@ -16,6 +16,7 @@
  * when sent and checked as it is read, so any size can be verified without
  * keeping it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,7 @@ struct sim {
     const struct tool_opts *o;
     uint64_t bytes;
     int ladder_mode, absolute, quiet;
+    FILE *svg; /* --svg: the ladder as SVG, written by ladder_finish */
     synack_time_t time_limit;
     uint64_t flip_rx; /* testing aid: offset+1 of a byte B sees flipped */
     int dry;                 /* dry run: find the target frame, print nothing */
@@ -454,6 +456,9 @@ static void probe_rx(void *ctx, const uint8_t *frame, size_t len,
 {
     struct probe *p = ctx;
     p->side->frames_rx++;
+    synack_seg seg;
+    if (p->side->sim->lad && ladder_parse_frame(frame, len, &seg))
+        ladder_arrival(p->side->sim->lad, now, p->side->idx, &seg);
     if (p->dev.rx)
         p->dev.rx(p->dev.rx_ctx, frame, len, now);
 }
@@ -1347,7 +1352,8 @@ static int setup(struct sim *sim, int *code)
          * recognises keepalive probes. */
         struct ladder_config lcfg = {stdout,
                                      sim->dry ? LADDER_NONE : sim->ladder_mode,
-                                     sim->absolute, 30, 30, "TCP A", "TCP B"};
+                                     sim->absolute, 30, 30, "TCP A", "TCP B",
+                                     sim->dry ? NULL : sim->svg};
         sim->lad = ladder_new(&lcfg);
         if (!sim->lad) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -1780,6 +1786,10 @@ static void usage(FILE *out)
             "  --absolute        absolute sequence numbers (default: relative "
             "to each ISN)\n"
             "  -q, --quiet       print only the summary\n"
+            "  --svg FILE        also draw the ladder as an SVG sequence "
+            "diagram into FILE\n"
+            "                    (the rows of --ladder; auto with none or "
+            "--quiet)\n"
             "  --time-limit SEC  give up after SEC seconds of virtual time "
             "(default 100000)\n"
             "  --list-tunables   list the tunables, their values and meaning; "
@@ -1806,6 +1816,8 @@ int sim_main(int argc, char **argv)
     int have_bytes = 0, mode = LADDER_AUTO, absolute = 0, quiet = 0;
     synack_time_t limit = 100000 * SYNACK_SEC;
     uint64_t flip = 0;
+    const char *svg_path = NULL;
+    FILE *svg = NULL;
     int code = TOOL_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -1845,6 +1857,12 @@ int sim_main(int argc, char **argv)
         if ((v = opts_value(PROG, argc, argv, &i, "--time-limit", &m)) || m) {
             if (!v || opts_parse_seconds(PROG, "--time-limit", v, &limit) != 0)
                 goto out;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--svg", &m)) || m) {
+            if (!v)
+                goto out;
+            svg_path = v;
             continue;
         }
         if ((v = opts_value(PROG, argc, argv, &i, "--ladder", &m)) || m) {
@@ -1894,6 +1912,16 @@ int sim_main(int argc, char **argv)
     if (opts_check_tunables(PROG, &o) != 0)
         goto out;
 
+    if (svg_path) {
+        svg = fopen(svg_path, "w");
+        if (!svg) {
+            fprintf(stderr, "%s: --svg %s: cannot open for writing: %s\n",
+                    PROG, svg_path, strerror(errno));
+            code = TOOL_FAIL;
+            goto out;
+        }
+    }
+
     static struct sim sim; /* large; one per process */
     memset(&sim, 0, sizeof sim);
     sim.sc = sc;
@@ -1904,6 +1932,7 @@ int sim_main(int argc, char **argv)
     sim.quiet = quiet;
     sim.time_limit = limit;
     sim.flip_rx = flip;
+    sim.svg = svg;
 
     if (sc->target != TGT_NONE) {
         /* A dry run finds the index of the frame to drop; the run is
@@ -1925,6 +1954,7 @@ int sim_main(int argc, char **argv)
         sim.quiet = quiet;
         sim.time_limit = limit;
         sim.flip_rx = flip;
+        sim.svg = svg;
         if (idx && idx <= UINT32_MAX) {
             sim.loss_pattern[0] = (uint32_t)idx;
             sim.loss_pattern_len = 1;
@@ -1948,6 +1978,10 @@ int sim_main(int argc, char **argv)
         fprintf(stderr, "%s: FAILED: %s\n", PROG, sim.fails[0]);
     teardown(&sim);
 out:
+    if (svg && fclose(svg) != 0 && code == TOOL_OK) {
+        fprintf(stderr, "%s: --svg %s: write failed\n", PROG, svg_path);
+        code = TOOL_FAIL;
+    }
     opts_free(&o);
     fflush(stdout);
     return code;
