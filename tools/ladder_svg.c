@@ -210,6 +210,8 @@ struct item {
     const struct srow *r; /* NULL: a gap */
     unsigned long gap;    /* rows left out */
     double y;             /* centre */
+    double y_arr;         /* segments that arrived: the arrow's end */
+    unsigned arrivals;    /* arrivals drawn at this row so far */
 };
 
 static void esc(FILE *f, const char *s)
@@ -298,21 +300,39 @@ static double lane_x(int side)
     return side == LADDER_A ? X_A : X_B;
 }
 
-/* The y of time t: the first drawn row at or after t (a gap just before
- * it when t falls among the rows left out); the end when none. */
-static double y_of_time(const struct item *it, size_t n, size_t from,
-                        synack_time_t t)
+/* Where an arrival at t is drawn: the first drawn row at or after t (a gap
+ * just before it when t falls among the rows left out; the end when none).
+ * Arrivals at the same instant as rows of that instant take those rows in
+ * turn, as the receiver handled them, so a burst fans out instead of
+ * converging on one point. */
+static double arrival_y(struct item *it, size_t n, synack_time_t t)
 {
-    for (size_t i = from; i < n; i++) {
-        if (!it[i].r)
+    size_t lo = 0, hi = n; /* first drawn row with time >= t (rows sorted) */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2, k = mid;
+        while (k < hi && !it[k].r)
+            k++;
+        if (k == hi) {
+            hi = mid;
             continue;
-        if (it[i].r->t >= t) {
-            if (it[i].r->t > t && i > 0 && !it[i - 1].r)
-                return it[i - 1].y;
-            return it[i].y;
         }
+        if (it[k].r->t >= t)
+            hi = mid;
+        else
+            lo = k + 1;
     }
-    return n ? it[n - 1].y + ROW_H : TOP;
+    while (lo < n && !it[lo].r)
+        lo++;
+    if (lo == n)
+        return n ? it[n - 1].y + ROW_H : TOP;
+    if (it[lo].r->t > t)
+        return lo > 0 && !it[lo - 1].r ? it[lo - 1].y : it[lo].y;
+    size_t k = lo + it[lo].arrivals++;
+    size_t last = lo;
+    while (last + 1 < n && it[last + 1].r && it[last + 1].r->t == t &&
+           last < k)
+        last++;
+    return it[last].y;
 }
 
 static void put_cross(FILE *f, double x, double y, const char *cls)
@@ -322,7 +342,7 @@ static void put_cross(FILE *f, double x, double y, const char *cls)
             x - 5, y - 5, cls);
 }
 
-static void put_segment(FILE *f, const struct item *it, size_t n, size_t i)
+static void put_segment(FILE *f, const struct item *it, size_t i)
 {
     const struct srow *r = it[i].r;
     char tb[32], ta[32];
@@ -338,7 +358,7 @@ static void put_segment(FILE *f, const struct item *it, size_t n, size_t i)
         x0 = lane_x(from);
         x1 = lane_x(!from);
     } else if (r->arrived) {
-        y1 = y_of_time(it, n, i, r->t_arr);
+        y1 = it[i].y_arr;
     } else if (lost) {
         x1 = (x0 + x1) / 2;
         y1 = y0 + ROW_H / 2.0;
@@ -408,7 +428,7 @@ static void put_style(FILE *f)
           ".cause { fill: #444; font-style: italic; }\n"
           ".gap { fill: #777; font-style: italic; }\n"
           ".note { fill: #6a3d9a; }\n"
-          ".lifeline { stroke: #222; stroke-width: 2; }\n"
+          ".lifeline { stroke: #222; stroke-width: 1.5; }\n"
           ".axis { stroke: #888; stroke-width: 1; }\n"
           ".band { stroke: #444; stroke-width: 0.8; }\n"
           ".stripe { fill: #f4f6f8; }\n"
@@ -505,13 +525,13 @@ static int write_doc(struct lsvg *s, const struct item *it, size_t n)
     fprintf(f,
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>\n",
             X_AXIS, TOP - 8, X_AXIS, yend);
-    for (int side = 0; side < 2; side++)
+    put_bands(f, it, n, LADDER_A);
+    put_bands(f, it, n, LADDER_B);
+    for (int side = 0; side < 2; side++) /* over the bands */
         fprintf(f,
                 "<line x1=\"%.1f\" y1=\"44\" x2=\"%.1f\" y2=\"%.1f\" "
                 "class=\"lifeline\" data-side=\"%c\"/>\n",
                 lane_x(side), lane_x(side), yend, side == LADDER_A ? 'A' : 'B');
-    put_bands(f, it, n, LADDER_A);
-    put_bands(f, it, n, LADDER_B);
     for (size_t i = 0; i < n; i++) {
         char nb[24], tb[32];
         double y = it[i].y;
@@ -537,7 +557,7 @@ static int write_doc(struct lsvg *s, const struct item *it, size_t n)
         switch (r->kind) {
         case LSVG_SEG:
         case LSVG_DROP:
-            put_segment(f, it, n, i);
+            put_segment(f, it, i);
             break;
         case LSVG_STATE:
         case LSVG_NOTE: {
@@ -600,6 +620,9 @@ int lsvg_finish(struct lsvg *s)
     }
     for (size_t i = 0; i < n; i++)
         it[i].y = TOP + (double)i * ROW_H + ROW_H / 2.0;
+    for (size_t i = 0; i < n; i++)
+        if (it[i].r && it[i].r->kind == LSVG_SEG && it[i].r->arrived)
+            it[i].y_arr = arrival_y(it, n, it[i].r->t_arr);
     int rc = write_doc(s, it, n);
     free(it);
     return rc;
