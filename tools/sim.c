@@ -26,6 +26,7 @@
 
 #include "ladder.h"
 #include "opts.h"
+#include "tsplot.h"
 #include "tool.h"
 
 #define PROG "synack sim"
@@ -130,6 +131,7 @@ struct sim {
     uint64_t bytes;
     int ladder_mode, absolute, quiet;
     FILE *svg; /* --svg: the ladder as SVG, written by ladder_finish */
+    struct tsrec *plot; /* --plot: segments and cwnd samples */
     synack_time_t time_limit;
     uint64_t flip_rx; /* testing aid: offset+1 of a byte B sees flipped */
     int dry;                 /* dry run: find the target frame, print nothing */
@@ -374,6 +376,24 @@ static int take_retrans(struct side *sd, const synack_seg *s)
     return 0;
 }
 
+/* ---- --plot: what each side sent and received, and its connection -------- */
+
+static void plot_frame(struct side *sd, int tx, synack_time_t now,
+                       const uint8_t *frame, size_t len, int retrans)
+{
+    struct sim *sim = sd->sim;
+    if (!sim->plot)
+        return;
+    tsrec_frame(sim->plot, sd->idx, tx, now, frame, len, retrans);
+    if (!sd->focus)
+        return;
+    synack_conn_info ci[8];
+    size_t k = synack_conn_list(sd->st, ci, 8);
+    for (size_t j = 0; j < k && j < 8; j++)
+        if (ci[j].id == sd->focus && ci[j].state != SYNACK_LISTEN)
+            tsrec_cc(sim->plot, sd->idx, now, &ci[j]);
+}
+
 /* ---- the probe device ------------------------------------------------------- */
 
 static int is_target(struct sim *sim, struct side *sd, const synack_seg *s)
@@ -442,6 +462,7 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
         sd->tw_segs++;
         sd->tw_last_seg = now;
     }
+    plot_frame(sd, 1, now, frame, len, (fate & LADDER_RETRANS) != 0);
     unsigned found = ladder_segment(sim->lad, now, sd->idx, &seg, fate);
     if (found & LADDER_KEEPALIVE) {
         if (!sd->ka_probes)
@@ -461,6 +482,7 @@ static void probe_rx(void *ctx, const uint8_t *frame, size_t len,
         ladder_arrival(p->side->sim->lad, now, p->side->idx, &seg);
     if (p->dev.rx)
         p->dev.rx(p->dev.rx_ctx, frame, len, now);
+    plot_frame(p->side, 0, now, frame, len, 0);
 }
 
 static int probe_poll(synack_dev *d, synack_time_t now)
@@ -1786,6 +1808,11 @@ static void usage(FILE *out)
             "  --absolute        absolute sequence numbers (default: relative "
             "to each ISN)\n"
             "  -q, --quiet       print only the summary\n"
+            "  --plot PREFIX     write PREFIX-tseq.svg (sequence number "
+            "against time of the\n"
+            "                    direction with more data, at its sender) "
+            "and PREFIX-cc.svg\n"
+            "                    (its cwnd, bytes in flight and RTT)\n"
             "  --svg FILE        also draw the ladder as an SVG sequence "
             "diagram into FILE\n"
             "                    (the rows of --ladder; auto with none or "
@@ -1816,7 +1843,7 @@ int sim_main(int argc, char **argv)
     int have_bytes = 0, mode = LADDER_AUTO, absolute = 0, quiet = 0;
     synack_time_t limit = 100000 * SYNACK_SEC;
     uint64_t flip = 0;
-    const char *svg_path = NULL;
+    const char *svg_path = NULL, *plot_prefix = NULL;
     FILE *svg = NULL;
     int code = TOOL_USAGE;
 
@@ -1857,6 +1884,16 @@ int sim_main(int argc, char **argv)
         if ((v = opts_value(PROG, argc, argv, &i, "--time-limit", &m)) || m) {
             if (!v || opts_parse_seconds(PROG, "--time-limit", v, &limit) != 0)
                 goto out;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--plot", &m)) || m) {
+            if (!v)
+                goto out;
+            if (!*v) {
+                fprintf(stderr, "%s: --plot: empty prefix\n", PROG);
+                goto out;
+            }
+            plot_prefix = v;
             continue;
         }
         if ((v = opts_value(PROG, argc, argv, &i, "--svg", &m)) || m) {
@@ -1966,12 +2003,30 @@ int sim_main(int argc, char **argv)
         teardown(&sim);
         goto out;
     }
+    if (plot_prefix && !(sim.plot = tsrec_new())) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        code = TOOL_FAIL;
+        teardown(&sim);
+        goto out;
+    }
     if (!quiet)
         print_banner(&sim);
     run(&sim);
     if (sim.lad)
         ladder_finish(sim.lad);
     code = conclude(&sim);
+    if (sim.plot) {
+        char err[256];
+        char what[128];
+        snprintf(what, sizeof what, "synack sim %s", sc->name);
+        if (tsrec_write(sim.plot, plot_prefix, what, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: --plot: %s\n", PROG, err);
+            if (code == TOOL_OK)
+                code = TOOL_FAIL;
+        }
+        tsrec_free(sim.plot);
+        sim.plot = NULL;
+    }
     print_summary(&sim, code);
     fflush(stdout);
     if (code != TOOL_OK)
