@@ -14,3 +14,8 @@ add_test(NAME tool_svg_ladder
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/svg-ladder.sh $<TARGET_FILE:synack>)
 set_tests_properties(tool_svg_ladder PROPERTIES LABELS tool TIMEOUT 180
   SKIP_RETURN_CODE 77)
+
+add_test(NAME tool_svg_plot
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/svg-plot.sh $<TARGET_FILE:synack>)
+set_tests_properties(tool_svg_plot PROPERTIES LABELS tool TIMEOUT 180
+  SKIP_RETURN_CODE 77)

@@ -9,7 +9,16 @@
                                 size asked for, not blank, ink on both
                                 lifelines, along the first arrow and in the
                                 row-number and time columns of every row
-  svgcheck.py plot SVG KIND     a plot: well-formed, its series (see below)
+  svgcheck.py plot TSEQ CC TEXT  `synack sim --plot` of a run whose text
+                                ladder is TEXT: well-formed; retransmissions
+                                plotted exactly when the ladder shows A's;
+                                after the first one cwnd falls below its
+                                earlier peak; the time axis covers A's
+                                segments
+  svgcheck.py same X Y          two time-sequence plots draw the same data
+                                (everything but the title)
+  svgcheck.py ink SVG PNG       a screenshot of a plot: the SVG's size, not
+                                blank
 
 Prints what it expected and what it got, exits 1 on the first failure.
 """
@@ -209,9 +218,104 @@ def check_png(svg, png, wexp, hexp):
           "arrow and %d rows of text inked" % (w, h, dark, checked))
 
 
+def series(root, ident):
+    for el in root.iter():
+        if el.get("id") == ident:
+            return el
+    fail("no series '%s' in the plot" % ident)
+
+
+def check_plot(tseq, cc, text):
+    t = load_svg(tseq)
+    c = load_svg(cc)
+    rows = []
+    row_re = re.compile(r"^ +(\d+)\. +(\d+\.\d{6})  (.*)$")
+    for line in open(text, encoding="utf-8"):
+        m = row_re.match(line)
+        if m:
+            rows.append((float(m.group(2)), m.group(3)))
+    a_segs = [tm for tm, rest in rows if re.search(r"--[>X] <SEQ", rest)]
+    a_rexmit = [tm for tm, rest in rows
+                if "--> <SEQ" in rest and "<LEN=" in rest and "retransmission" in rest]
+    data = [float(l.get("data-t")) for l in series(t, "data").iter(NS + "line")]
+    rex = [float(l.get("data-t"))
+           for l in series(t, "retransmissions").iter(NS + "line")]
+    if not data:
+        fail("no data segments plotted")
+    if bool(rex) != bool(a_rexmit):
+        fail("retransmissions: the ladder shows %d of A's data, the plot %d"
+             % (len(a_rexmit), len(rex)))
+    if sorted(rex) != sorted(a_rexmit):
+        fail("retransmission times: ladder %s, plot %s" % (a_rexmit, rex))
+    plot = next(g for g in t.iter(NS + "g") if g.get("class") == "plot")
+    tmax = float(plot.get("data-tmax"))
+    if not a_segs or tmax + 1e-6 < max(a_segs) or tmax > rows[-1][0] + 1e-6:
+        fail("time axis: ends at %.6f s, A's last segment at %s, last row at %s"
+             % (tmax, max(a_segs) if a_segs else None, rows[-1][0]))
+    ticks = [float(x.text) for x in t.iter(NS + "text")
+             if x.get("class") == "tick" and x.get("text-anchor") == "middle"]
+    if not ticks or min(ticks) > 0 or max(ticks) < tmax:
+        fail("time ticks %s do not cover 0..%.6f s" % (ticks, tmax))
+    cw = [tuple(map(float, p.split(",")))
+          for p in series(c, "cwnd").get("data-v").split()]
+    if not cw:
+        fail("no cwnd samples")
+    if rex:
+        t_loss = min(rex)
+        before = max((v for tm, v in cw if tm <= t_loss), default=0)
+        after = [v for tm, v in cw if tm > t_loss]
+        if not after or min(after) >= before:
+            fail("cwnd does not fall after the first retransmission at %.6f s "
+                 "(peak before %d, lowest after %s)"
+                 % (t_loss, before, min(after) if after else None))
+        print("ok: %d data segments, %d retransmissions (as the ladder), "
+              "cwnd %d before %.3f s, %d after; time axis to %.3f s"
+              % (len(data), len(rex), before, t_loss, min(after), tmax))
+    else:
+        print("ok: %d data segments, no retransmission (as the ladder); "
+              "time axis to %.3f s" % (len(data), tmax))
+
+
+def check_same(x, y):
+    def body(p):
+        s = open(p, encoding="utf-8").read()
+        load_svg(p)
+        s = re.sub(r"<title>.*?</title>", "", s)
+        return re.sub(r'<text x="\d+" y="26" class="title">.*?</text>', "", s)
+    bx, by = body(x), body(y)
+    if bx != by:
+        lx, ly = bx.splitlines(), by.splitlines()
+        i = next((i for i in range(min(len(lx), len(ly))) if lx[i] != ly[i]),
+                 min(len(lx), len(ly)))
+        fail("%s and %s differ at line %d: '%s' vs '%s'"
+             % (x, y, i + 1, lx[i] if i < len(lx) else "<end>",
+                ly[i] if i < len(ly) else "<end>"))
+    print("ok: the same plot (%d lines)" % len(bx.splitlines()))
+
+
+def check_ink(svg, png):
+    root = load_svg(svg)
+    w, h, bpp, pix = read_png(png)
+    we, he = int(float(root.get("width"))), int(float(root.get("height")))
+    if (w, h) != (we, he):
+        fail("screenshot size: expected %dx%d, got %dx%d" % (we, he, w, h))
+    dark = sum(1 for y in range(0, h, 2) for x in range(0, w, 2)
+               if sum(pix[y][x * bpp:x * bpp + 3]) < 3 * 128)
+    if dark < 500:
+        fail("the plot's screenshot is (nearly) blank: %d dark pixels" % dark)
+    print("ok: %dx%d screenshot of the plot, %d dark pixels sampled"
+          % (w, h, dark))
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "ladder":
         check_ladder(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 5 and sys.argv[1] == "plot":
+        check_plot(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 4 and sys.argv[1] == "same":
+        check_same(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "ink":
+        check_ink(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 6 and sys.argv[1] == "png":
         check_png(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
