@@ -10,6 +10,8 @@
 #define PX0 100 /* plot area */
 #define PX1 960
 #define REC_MAX 2000000 /* segments kept per side by the recorder */
+#define CC_VALUES_MAX 20000 /* samples written as data-v */
+#define DENSE 20000 /* data segments from which bars in a column merge */
 
 /* ---- axes ------------------------------------------------------------------ */
 
@@ -218,6 +220,57 @@ static int doc_end(FILE *f)
     return ferror(f) ? -1 : 0;
 }
 
+/* ---- polylines, thinned to what a pixel column can show ------------------- */
+
+/* Points falling in one half-pixel column are reduced to the first, the
+ * lowest, the highest and the last: the same picture, a fraction of the
+ * size on long runs. */
+struct pw {
+    FILE *f;
+    int started, n;
+    double col, cx, first, lo, hi, last;
+};
+
+static void pw_emit(struct pw *w, double x, double y)
+{
+    fprintf(w->f, "%s%.2f,%.2f", w->started ? " " : "", x, y);
+    w->started = 1;
+}
+
+static void pw_flush(struct pw *w)
+{
+    if (!w->n)
+        return;
+    pw_emit(w, w->cx, w->first);
+    if (w->n > 1) {
+        if (w->lo != w->first && w->lo != w->last)
+            pw_emit(w, w->cx, w->lo);
+        if (w->hi != w->first && w->hi != w->last)
+            pw_emit(w, w->cx, w->hi);
+        pw_emit(w, w->cx, w->last);
+    }
+    w->n = 0;
+}
+
+static void pw_point(struct pw *w, double x, double y)
+{
+    double col = (double)(long long)(x * 2 + 0.5);
+    if (w->n && col == w->col) {
+        if (y < w->lo)
+            w->lo = y;
+        if (y > w->hi)
+            w->hi = y;
+        w->last = y;
+        w->n++;
+        return;
+    }
+    pw_flush(w);
+    w->col = col;
+    w->cx = x;
+    w->first = w->lo = w->hi = w->last = y;
+    w->n = 1;
+}
+
 /* ---- time-sequence -------------------------------------------------------- */
 
 void tsplot_bytes(const struct tsp_seg *s, size_t n, uint64_t bytes[2])
@@ -243,6 +296,36 @@ static int64_t rel(struct unwrap *u, uint32_t v)
 static double secs(synack_time_t t, synack_time_t t0)
 {
     return t >= t0 ? (double)(t - t0) / 1e9 : -(double)(t0 - t) / 1e9;
+}
+
+/* A data bar, or several that continue each other in one pixel column. */
+struct bar {
+    double px, t;
+    int64_t lo, hi;
+    unsigned n;
+};
+
+static void put_bar(FILE *f, const struct bar *b, const struct axis *x,
+                    const struct axis *y, int rexmit)
+{
+    (void)x;
+    if (!b->n)
+        return;
+    fprintf(f,
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "class=\"%s\" data-t=\"%.6f\" data-seq=\"%lld\" "
+            "data-len=\"%lld\"",
+            b->px, ax(y, (double)b->lo), b->px, ax(y, (double)b->hi),
+            rexmit ? "rexmit" : "data", b->t, (long long)b->lo,
+            (long long)(b->hi - b->lo));
+    if (b->n > 1)
+        fprintf(f, " data-n=\"%u\"", b->n);
+    fputs("/>\n", f);
+    if (rexmit) /* a ring to find it among the data */
+        fprintf(f,
+                "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" "
+                "class=\"rexmit-mark\"/>\n",
+                b->px, ax(y, (double)(b->lo + b->hi) / 2.0));
 }
 
 int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
@@ -309,14 +392,18 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
     put_axes(f, &x, &y, fmt_bytes, "time (s)",
              "sequence number relative to the ISN (bytes)", 1);
 
-    /* data and retransmissions */
-    size_t ndata = 0, nrex = 0, nsack = 0, nack = 0;
+    /* data and retransmissions; on long runs (DENSE) the data bars that
+     * continue each other in one pixel column are drawn as one */
+    size_t ndata = 0, nrex = 0, nsack = 0, nack = 0, nfrom = 0;
+    for (size_t i = 0; i < n; i++)
+        nfrom += s[i].from == dir && s[i].seg.len;
     for (int pass = 0; pass < 2; pass++) {
         fprintf(f, "<g class=\"series\" id=\"%s\">\n",
                 pass ? "retransmissions" : "data");
         us = (struct unwrap){isn, 0};
         int64_t snd_max = 0;
         int max_known = 0;
+        struct bar b = {0};
         for (size_t i = 0; i < n; i++) {
             const synack_seg *g = &s[i].seg;
             if (s[i].from != dir)
@@ -333,23 +420,21 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
             if (!g->len || rx != pass)
                 continue;
             double px = ax(&x, secs(s[i].t, t0));
-            fprintf(f,
-                    "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                    "class=\"%s\" data-t=\"%.6f\" data-seq=\"%lld\" "
-                    "data-len=\"%u\"/>\n",
-                    px, ax(&y, (double)a), px, ax(&y, (double)a + g->len),
-                    pass ? "rexmit" : "data", secs(s[i].t, t0), (long long)a,
-                    (unsigned)g->len);
-            if (pass) { /* a ring to find it among the data */
-                fprintf(f,
-                        "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" "
-                        "class=\"rexmit-mark\"/>\n",
-                        px, ax(&y, (double)a + g->len / 2.0));
+            if (pass) {
                 nrex++;
             } else {
                 ndata++;
+                if (nfrom > DENSE && b.n && (int)(px * 2) == (int)(b.px * 2) &&
+                    a == b.hi) {
+                    b.hi = a + g->len;
+                    b.n++;
+                    continue;
+                }
             }
+            put_bar(f, &b, &x, &y, pass);
+            b = (struct bar){px, secs(s[i].t, t0), a, a + g->len, 1};
         }
+        put_bar(f, &b, &x, &y, pass);
         fputs("</g>\n", f);
     }
 
@@ -358,6 +443,7 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
         ua = (struct unwrap){isn, 0};
         int started = 0;
         double last = 0;
+        struct pw w = {f, 0, 0, 0, 0, 0, 0, 0, 0};
         fprintf(f, "<polyline class=\"%s\" id=\"%s\" points=\"",
                 pass ? "wnd" : "ack", pass ? "window" : "acks");
         for (size_t i = 0; i < n; i++) {
@@ -372,13 +458,14 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
                               << ((g->flags & SYNACK_TH_SYN) ? 0 : shift));
             double px = ax(&x, secs(s[i].t, t0));
             if (started)
-                fprintf(f, " %.2f,%.2f", px, ax(&y, last));
-            fprintf(f, "%s%.2f,%.2f", started ? " " : "", px, ax(&y, v));
+                pw_point(&w, px, ax(&y, last));
+            pw_point(&w, px, ax(&y, v));
             started = 1;
             last = v;
             if (!pass)
                 nack++;
         }
+        pw_flush(&w);
         fputs("\"/>\n", f);
     }
     fputs("<g class=\"series\" id=\"sack\">\n", f);
@@ -423,6 +510,7 @@ static void put_series(FILE *f, const char *cls, const struct tsp_cc *c,
     fprintf(f, "<polyline class=\"%s\" id=\"%s\" points=\"", cls, cls);
     double last = 0;
     int first = 1;
+    struct pw w = {f, 0, 0, 0, 0, 0, 0, 0, 0};
     /* no RTT before the first measurement */
 #define SKIP(i) (which == 2 && !c[i].srtt_us)
     for (size_t i = 0; i < n; i++) {
@@ -433,13 +521,20 @@ static void put_series(FILE *f, const char *cls, const struct tsp_cc *c,
                                 : c[i].srtt_us / 1000.0;
         double px = ax(x, secs(c[i].t, t0));
         if (!first && step)
-            fprintf(f, " %.2f,%.2f", px, ax(y, last));
-        fprintf(f, "%s%.2f,%.2f", first ? "" : " ", px, ax(y, v));
+            pw_point(&w, px, ax(y, last));
+        pw_point(&w, px, ax(y, v));
         last = v;
         first = 0;
     }
-    /* the values themselves, for tools and tests: "t,v t,v ..." */
-    fputs("\" data-v=\"", f);
+    pw_flush(&w);
+    /* the values themselves, for tools and tests: "t,v t,v ..." (not on
+     * long runs: the picture is thinned, these would not be) */
+    fputs("\"", f);
+    if (n > CC_VALUES_MAX) {
+        fputs("/>\n", f);
+        return;
+    }
+    fputs(" data-v=\"", f);
     first = 1;
     for (size_t i = 0; i < n; i++) {
         if (SKIP(i))
