@@ -3,7 +3,8 @@
 #
 # The SVG ladder (acceptance 4 of issue 7): `synack sim --svg` against the
 # text ladder of the same run (one arrow per segment row, same row numbers,
-# same states in the same order; full and abbreviated), then rendered by
+# same states in the same order, arrows ending where the segment arrived;
+# full and abbreviated), then rendered by
 # headless Chromium and the screenshot checked: the size asked for, not
 # blank, ink on the lifelines, along the first arrow and in every row's
 # number and time. A damaged SVG must fail the same checks. Chromium
@@ -24,7 +25,7 @@ sim() { # NAME ARGS...: the text into NAME.txt, the SVG into NAME.svg
     [ -s "$dir/$name.svg" ] || fail "synack sim $*: no SVG written"
 }
 sim lostfin lost-fin --ladder full
-$check ladder "$dir/lostfin.txt" "$dir/lostfin.svg" || exit 1
+$check ladder "$dir/lostfin.txt" "$dir/lostfin.svg" strict || exit 1
 grep -q 'class="cross lost"' "$dir/lostfin.svg" || fail "the lost FIN has no cross"
 grep -q '>retransmission<' "$dir/lostfin.svg" || fail "no retransmission note"
 # abbreviated like the text: 100 KiB, the first and last 30 segment rows

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Checks of the SVG ladder and plots of synack (tests/tool/svg.cmake).
 
-  svgcheck.py ladder TEXT SVG   the SVG ladder against the text ladder of
+  svgcheck.py ladder TEXT SVG [strict]
+                                the SVG ladder against the text ladder of
                                 the same run: well-formed, one arrow per
                                 segment row with the same row numbers, the
-                                states of each side in the same order
+                                states of each side in the same order, the
+                                arrows ending on a row of their arrival's
+                                time (strict: every arrow not lost has one)
   svgcheck.py png SVG PNG       a headless-Chromium screenshot of SVG: the
                                 size asked for, not blank, ink on both
                                 lifelines, along the first arrow and in the
@@ -77,7 +80,7 @@ def collapse(seq):
     return out
 
 
-def check_ladder(text, svg):
+def check_ladder(text, svg, strict):
     root = load_svg(svg)
     rows = text_rows(text)
     if not rows:
@@ -93,6 +96,36 @@ def check_ladder(text, svg):
             if g.find(NS + "line") is None or g.find(NS + "text") is None:
                 fail("row %s: an arrow needs a line and a label"
                      % g.get("data-row"))
+    # arrows end where the segment arrived: on a row of the arrival's time
+    row_t = {round(float(t.get("y")) - 4, 1): float(t.text)
+             for t in root.iter(NS + "text") if t.get("class") == "time"}
+    arrived = 0
+    for g in root.iter(NS + "g"):
+        if "segrow" not in (g.get("class") or "").split():
+            continue
+        title = g.find(NS + "title").text or ""
+        m = re.search(r"sent ([\d.]+) s, arrived ([\d.]+) s", title)
+        lost = "lost" in (g.get("class") or "").split()
+        if not m:
+            if not lost and strict:
+                fail("row %s: no arrival known for a segment that was not "
+                     "lost: %s" % (g.get("data-row"), title))
+            continue
+        line = g.find(NS + "line")
+        y1, y2 = float(line.get("y1")), float(line.get("y2"))
+        end_t = row_t.get(round(y2, 1))
+        if end_t is None:
+            if strict:
+                fail("row %s: the arrow ends at y %.1f, on no row"
+                     % (g.get("data-row"), y2))
+            continue
+        if abs(end_t - float(m.group(2))) > 1e-6 or y2 < y1:
+            fail("row %s: the arrow ends on the row of time %.6f (y %.1f "
+                 "from %.1f), the segment arrived at %s"
+                 % (g.get("data-row"), end_t, y2, y1, m.group(2)))
+        arrived += 1
+    if strict and not arrived:
+        fail("no arrow ends at its arrival")
     nums = [t.text for t in root.iter(NS + "text") if t.get("class") == "num"]
     if nums != ["%d." % n for n, _, _, _ in rows]:
         fail("row numbers: expected %s, got %s"
@@ -104,8 +137,8 @@ def check_ladder(text, svg):
                           and r.get("data-side") == side)
         if want_st != got_st:
             fail("states of %s: expected %s, got %s" % (side, want_st, got_st))
-    print("ok: %d rows, %d arrows, states A %s, B %s"
-          % (len(rows), len(got), " ".join(collapse(r[1] for r in rows)),
+    print("ok: %d rows, %d arrows (%d end at their arrival), states A %s, "
+          "B %s" % (len(rows), len(got), arrived, " ".join(collapse(r[1] for r in rows)),
              " ".join(collapse(r[3] for r in rows))))
 
 
@@ -309,7 +342,7 @@ def check_ink(svg, png):
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "ladder":
-        check_ladder(sys.argv[2], sys.argv[3])
+        check_ladder(sys.argv[2], sys.argv[3], len(sys.argv) > 4)
     elif len(sys.argv) == 5 and sys.argv[1] == "plot":
         check_plot(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "same":
