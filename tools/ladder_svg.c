@@ -26,7 +26,8 @@
 #define X_B (X_A + LANE)
 #define STATE_GAP 14  /* from a lifeline to its state's name */
 #define X_NOTE (X_B + 130)
-#define WIDTH (X_NOTE + 330)
+#define WIDTH (X_NOTE + 440)
+#define DROP_STUB 60 /* a discarded segment's arrow into the receiver */
 #define BAND_W 12
 #define MATCH_BACK 4096 /* rows searched back for a segment's arrival */
 
@@ -300,8 +301,9 @@ static double lane_x(int side)
     return side == LADDER_A ? X_A : X_B;
 }
 
-/* Where an arrival at t is drawn: the first drawn row at or after t (a gap
- * just before it when t falls among the rows left out; the end when none).
+/* Where an arrival at t is drawn: on the first drawn row at t, or between
+ * the rows before and after t (the gap's line when t falls among the rows
+ * left out; the end when no row follows).
  * Arrivals at the same instant as rows of that instant take those rows in
  * turn, as the receiver handled them, so a burst fans out instead of
  * converging on one point. */
@@ -325,8 +327,16 @@ static double arrival_y(struct item *it, size_t n, synack_time_t t)
         lo++;
     if (lo == n)
         return n ? it[n - 1].y + ROW_H : TOP;
-    if (it[lo].r->t > t)
-        return lo > 0 && !it[lo - 1].r ? it[lo - 1].y : it[lo].y;
+    if (it[lo].r->t > t) {
+        if (lo == 0)
+            return it[lo].y;
+        if (!it[lo - 1].r) /* among the rows left out */
+            return it[lo - 1].y;
+        /* between two rows: placed by time, at least half a row down */
+        const struct srow *p = it[lo - 1].r, *q = it[lo].r;
+        double frac = (double)(t - p->t) / (double)(q->t - p->t);
+        return it[lo - 1].y + (frac > 0.5 ? frac : 0.5) * ROW_H;
+    }
     size_t k = lo + it[lo].arrivals++;
     size_t last = lo;
     while (last + 1 < n && it[last + 1].r && it[last + 1].r->t == t &&
@@ -353,10 +363,10 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     int drop = r->kind == LSVG_DROP;
     const char *cls =
         drop ? "lost" : seg_class(r->fate, r->flags);
-    if (drop) { /* drawn at the receiver, which discards it */
+    if (drop) { /* a stub into the receiver, which discards it */
         from = !(r->side & 1);
-        x0 = lane_x(from);
         x1 = lane_x(!from);
+        x0 = from == LADDER_A ? x1 - DROP_STUB : x1 + DROP_STUB;
     } else if (r->arrived) {
         y1 = it[i].y_arr;
     } else if (lost) {
@@ -367,9 +377,15 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     double dx = x1 - x0, dy = y1 - y0;
     fprintf(f, "<g class=\"segrow %s\" data-row=\"%lu\" data-from=\"%c\">",
             cls, r->num, from == LADDER_A ? 'A' : 'B');
-    fprintf(f, "<title>row %lu: %c to %c, sent %s s", r->num,
-            from == LADDER_A ? 'A' : 'B', from == LADDER_A ? 'B' : 'A',
-            ladder_fmt_time(r->t, tb, sizeof tb));
+    if (drop)
+        fprintf(f, "<title>row %lu: %c discards a segment from %c at %s s",
+                r->num, from == LADDER_A ? 'B' : 'A',
+                from == LADDER_A ? 'A' : 'B',
+                ladder_fmt_time(r->t, tb, sizeof tb));
+    else
+        fprintf(f, "<title>row %lu: %c to %c, sent %s s", r->num,
+                from == LADDER_A ? 'A' : 'B', from == LADDER_A ? 'B' : 'A',
+                ladder_fmt_time(r->t, tb, sizeof tb));
     if (r->arrived)
         fprintf(f, ", arrived %s s", ladder_fmt_time(r->t_arr, ta, sizeof ta));
     fputs(": ", f);
@@ -402,11 +418,18 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     if (dx < 0)
         ang = -ang;
     double lx = from == LADDER_A ? x0 + 16 : x0 - 16;
-    double ly = y0 - 4 + (from == LADDER_A ? 16 : -16) * (dx ? dy / (dx < 0 ? -dx : dx) : 0);
+    double ly = y0 - 4 + (from == LADDER_A ? 16 : -16) *
+                             (dx ? dy / (dx < 0 ? -dx : dx) : 0);
+    const char *anchor = from == LADDER_A ? "start" : "end";
+    if (drop) { /* the label before the stub */
+        lx = from == LADDER_A ? x0 - 8 : x0 + 8;
+        ly = y0 + 4;
+        anchor = from == LADDER_A ? "end" : "start";
+    }
     fprintf(f,
-            "<text x=\"%.1f\" y=\"%.1f\" class=\"label %s\" text-anchor=\"%s\" "
-            "transform=\"rotate(%.2f %.1f %.1f)\">",
-            lx, ly, cls, from == LADDER_A ? "start" : "end", ang, lx, ly);
+            "<text x=\"%.1f\" y=\"%.1f\" class=\"label %s\" "
+            "text-anchor=\"%s\" transform=\"rotate(%.2f %.1f %.1f)\">",
+            lx, ly, cls, anchor, ang, lx, ly);
     esc(f, r->label);
     fputs("</text>\n", f);
     if (r->note[0])

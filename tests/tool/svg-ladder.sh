@@ -33,6 +33,14 @@ sim transfer transfer
 grep -q 'rows left out' "$dir/transfer.txt" || fail "the text ladder was not abbreviated"
 grep -q 'rows left out (--ladder full' "$dir/transfer.svg" || fail "no gap line in the SVG"
 $check ladder "$dir/transfer.txt" "$dir/transfer.svg" || exit 1
+# every scenario, full and abbreviated
+for sc in handshake half-close simultaneous-open simultaneous-close rst time-wait keepalive refused; do
+    sim "full-$sc" "$sc" --ladder full
+    $check ladder "$dir/full-$sc.txt" "$dir/full-$sc.svg" strict >"$dir/chk" || { cat "$dir/chk"; fail "scenario $sc"; }
+    sim "auto-$sc" "$sc"
+    $check ladder "$dir/auto-$sc.txt" "$dir/auto-$sc.svg" >"$dir/chk" || { cat "$dir/chk"; fail "scenario $sc (auto)"; }
+done
+echo "ok: every scenario's SVG matches its text ladder"
 # --quiet prints no ladder, the SVG has the auto rows
 "$synack" sim lost-fin --quiet --svg "$dir/q.svg" >/dev/null 2>&1 || fail "--quiet --svg failed"
 cmp -s "$dir/q.svg" "$dir/lostfin.svg" || fail "--quiet --svg differs from the full ladder's SVG (22 rows fit in auto)"
