@@ -1959,6 +1959,22 @@ int sim_main(int argc, char **argv)
         }
     }
 
+    if (plot_prefix) { /* say now, not after the run, if we cannot */
+        static const char *const sfx[] = {"-tseq.svg", "-cc.svg"};
+        for (int k = 0; k < 2; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s%s", plot_prefix, sfx[k]);
+            FILE *pf = fopen(path, "w");
+            if (!pf) {
+                fprintf(stderr, "%s: --plot: cannot open %s for writing: %s\n",
+                        PROG, path, strerror(errno));
+                code = TOOL_FAIL;
+                goto out;
+            }
+            fclose(pf);
+        }
+    }
+
     static struct sim sim; /* large; one per process */
     memset(&sim, 0, sizeof sim);
     sim.sc = sc;
@@ -2020,9 +2036,8 @@ int sim_main(int argc, char **argv)
         char what[128];
         snprintf(what, sizeof what, "synack sim %s", sc->name);
         if (tsrec_write(sim.plot, plot_prefix, what, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: --plot: %s\n", PROG, err);
-            if (code == TOOL_OK)
-                code = TOOL_FAIL;
+            fail(&sim, "--plot: %s", err);
+            code = TOOL_FAIL;
         }
         tsrec_free(sim.plot);
         sim.plot = NULL;

@@ -65,6 +65,9 @@ expect 1 "" "$dir/empty.pcap"
 head -c 3000 "$dir/lossy.pcap" >"$dir/cut.pcap"
 out=$("$synack" plot "$dir/cut.pcap" -o "$dir/cut.svg" 2>&1); rc=$?
 [ $rc -le 1 ] || fail "synack plot on a truncated capture: exit $rc: $out"
+out=$("$synack" sim handshake --quiet --plot /nonexistent/dir/p 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && [[ $out == *"--plot: cannot open /nonexistent/dir/p-tseq.svg"* ]] ||
+    fail "sim --plot into a missing directory: exit $rc: $out"
 "$synack" plot --help | grep -q "^usage: synack plot FILE" || fail "synack plot --help"
 
 chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
