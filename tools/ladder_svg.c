@@ -17,14 +17,14 @@
 
 /* geometry, in px */
 #define ROW_H 24
-#define TOP 96        /* first row's top */
-#define X_NUM 44      /* right edge of the row numbers */
-#define X_TIME 126    /* right edge of the times */
-#define X_AXIS 134    /* the time axis */
-#define X_A 270       /* A's lifeline */
-#define LANE 620      /* from A's lifeline to B's */
+#define TOP 96     /* first row's top */
+#define X_NUM 44   /* right edge of the row numbers */
+#define X_TIME 126 /* right edge of the times */
+#define X_AXIS 134 /* the time axis */
+#define X_A 270    /* A's lifeline */
+#define LANE 620   /* from A's lifeline to B's */
 #define X_B (X_A + LANE)
-#define STATE_GAP 14  /* from a lifeline to its state's name */
+#define STATE_GAP 14 /* from a lifeline to its state's name */
 #define X_NOTE (X_B + 130)
 #define WIDTH (X_NOTE + 440)
 #define DROP_STUB 60 /* a discarded segment's arrow into the receiver */
@@ -180,8 +180,7 @@ static int matches(const struct srow *r, int from, const synack_seg *g)
            r->flags == g->flags;
 }
 
-void lsvg_arrival(struct lsvg *s, synack_time_t t, int to,
-                  const synack_seg *g)
+void lsvg_arrival(struct lsvg *s, synack_time_t t, int to, const synack_seg *g)
 {
     int from = !(to & 1);
     /* the newest matching row sent no later than t: the ring first */
@@ -339,8 +338,7 @@ static double arrival_y(struct item *it, size_t n, synack_time_t t)
     }
     size_t k = lo + it[lo].arrivals++;
     size_t last = lo;
-    while (last + 1 < n && it[last + 1].r && it[last + 1].r->t == t &&
-           last < k)
+    while (last + 1 < n && it[last + 1].r && it[last + 1].r->t == t && last < k)
         last++;
     return it[last].y;
 }
@@ -361,8 +359,7 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     double x1 = lane_x(!from), y1 = y0;
     int lost = (r->fate & (LADDER_LOST | LADDER_QDROP)) != 0;
     int drop = r->kind == LSVG_DROP;
-    const char *cls =
-        drop ? "lost" : seg_class(r->fate, r->flags);
+    const char *cls = drop ? "lost" : seg_class(r->fate, r->flags);
     if (drop) { /* a stub into the receiver, which discards it */
         from = !(r->side & 1);
         x1 = lane_x(!from);
@@ -375,8 +372,8 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     }
     /* stop short of the lifeline so the head stays visible */
     double dx = x1 - x0, dy = y1 - y0;
-    fprintf(f, "<g class=\"segrow %s\" data-row=\"%lu\" data-from=\"%c\">",
-            cls, r->num, from == LADDER_A ? 'A' : 'B');
+    fprintf(f, "<g class=\"segrow %s\" data-row=\"%lu\" data-from=\"%c\">", cls,
+            r->num, from == LADDER_A ? 'A' : 'B');
     if (drop)
         fprintf(f, "<title>row %lu: %c discards a segment from %c at %s s",
                 r->num, from == LADDER_A ? 'B' : 'A',
@@ -418,8 +415,9 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     if (dx < 0)
         ang = -ang;
     double lx = from == LADDER_A ? x0 + 16 : x0 - 16;
-    double ly = y0 - 4 + (from == LADDER_A ? 16 : -16) *
-                             (dx ? dy / (dx < 0 ? -dx : dx) : 0);
+    double ly =
+        y0 - 4 +
+        (from == LADDER_A ? 16 : -16) * (dx ? dy / (dx < 0 ? -dx : dx) : 0);
     const char *anchor = from == LADDER_A ? "start" : "end";
     if (drop) { /* the label before the stub */
         lx = from == LADDER_A ? x0 - 8 : x0 + 8;
@@ -545,9 +543,9 @@ static int write_doc(struct lsvg *s, const struct item *it, size_t n)
     }
     put_text(f, X_NOTE, TOP - 30, "title", NULL, "notes");
     double yend = TOP + (double)n * ROW_H + 10;
-    fprintf(f,
-            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>\n",
-            X_AXIS, TOP - 8, X_AXIS, yend);
+    fprintf(
+        f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>\n",
+        X_AXIS, TOP - 8, X_AXIS, yend);
     put_bands(f, it, n, LADDER_A);
     put_bands(f, it, n, LADDER_B);
     for (int side = 0; side < 2; side++) /* over the bands */
@@ -590,8 +588,7 @@ static int write_doc(struct lsvg *s, const struct item *it, size_t n)
             else if (r->side == LADDER_B)
                 put_text(f, X_B - 12, y + 4, cls, "end", r->label);
             else if (r->label[0])
-                put_text(f, (X_A + X_B) / 2.0, y + 4, cls, "middle",
-                         r->label);
+                put_text(f, (X_A + X_B) / 2.0, y + 4, cls, "middle", r->label);
             break;
         }
         }

@@ -31,11 +31,11 @@ struct lsvg_row {
     int kind;
     unsigned long num;
     synack_time_t t;
-    int st[2];         /* states shown from this row on (-1: empty) */
+    int st[2]; /* states shown from this row on (-1: empty) */
     int side;
-    unsigned fate;     /* LADDER_* bits (segments) */
-    const char *label; /* segment text, cause, note text */
-    const char *note;  /* the note at the end of the row, or "" */
+    unsigned fate;         /* LADDER_* bits (segments) */
+    const char *label;     /* segment text, cause, note text */
+    const char *note;      /* the note at the end of the row, or "" */
     const synack_seg *raw; /* LSVG_SEG: as sent (absolute), for arrivals */
 };
 

@@ -115,8 +115,8 @@ int plot_main(int argc, char **argv)
             return TOOL_USAGE;
         }
         if (file) {
-            fprintf(stderr, "%s: one capture at a time ('%s' and '%s')\n",
-                    PROG, file, a);
+            fprintf(stderr, "%s: one capture at a time ('%s' and '%s')\n", PROG,
+                    file, a);
             return TOOL_USAGE;
         }
         file = a;
@@ -137,8 +137,8 @@ int plot_main(int argc, char **argv)
     struct tsp_seg *segs = NULL;
     FILE *f = NULL;
     if (!cc.n) {
-        fprintf(stderr, "%s: %s: no IPv4 TCP connection in %lu packets\n",
-                PROG, file, cc.packets);
+        fprintf(stderr, "%s: %s: no IPv4 TCP connection in %lu packets\n", PROG,
+                file, cc.packets);
         goto done;
     }
     if (conn > cc.n) {
@@ -198,8 +198,8 @@ int plot_main(int argc, char **argv)
     snprintf(title, sizeof title, "%s, connection %u: %c %s to %c %s",
              base ? base + 1 : file, c->id, dir ? 'B' : 'A', dir ? eb : ea,
              dir ? 'A' : 'B', dir ? ea : eb);
-    int rc = tsplot_tseq(f, segs, c->nsegs, dir,
-                         c->nsegs ? segs[0].t : 0, title);
+    int rc =
+        tsplot_tseq(f, segs, c->nsegs, dir, c->nsegs ? segs[0].t : 0, title);
     if (!to_stdout) {
         if (fclose(f) != 0)
             rc = -1;
@@ -212,8 +212,9 @@ int plot_main(int argc, char **argv)
         goto done;
     }
     if (!to_stdout)
-        fprintf(stderr, "%s: connection %u (%s - %s, %zu segments), data "
-                        "from %c: %s\n",
+        fprintf(stderr,
+                "%s: connection %u (%s - %s, %zu segments), data "
+                "from %c: %s\n",
                 PROG, c->id, ea, eb, c->nsegs, dir ? 'B' : 'A', out);
     code = TOOL_OK;
 done:

@@ -9,7 +9,7 @@
 #define W 1000
 #define PX0 100 /* plot area */
 #define PX1 960
-#define REC_MAX 2000000 /* segments kept per side by the recorder */
+#define REC_MAX 2000000     /* segments kept per side by the recorder */
 #define CC_VALUES_MAX 20000 /* samples written as data-v */
 #define DENSE 20000 /* data segments from which bars in a column merge */
 
@@ -29,7 +29,7 @@ static double nice_step(double range, int ticks)
         mag *= 10;
     while (mag > raw)
         mag /= 10;
-    static const double m[] = {1, 2, 5, 10};
+    static const double m[] = { 1, 2, 5, 10 };
     for (int i = 0; i < 4; i++)
         if (mag * m[i] >= raw)
             return mag * m[i];
@@ -87,8 +87,7 @@ static void fmt_plain(double v, double step, double hi, char *buf, size_t len)
     snprintf(buf, len, "%.*f", decimals(step), v);
 }
 
-typedef void (*fmt_fn)(double v, double step, double hi, char *buf,
-                       size_t len);
+typedef void (*fmt_fn)(double v, double step, double hi, char *buf, size_t len);
 
 static void esc(FILE *f, const char *s)
 {
@@ -356,7 +355,7 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
     unsigned shift = ws_me >= 0 && ws_peer >= 0 ? (unsigned)ws_peer : 0;
 
     /* ranges */
-    struct unwrap us = {isn, 0}, ua = {isn, 0};
+    struct unwrap us = { isn, 0 }, ua = { isn, 0 };
     double tmax = 0, ymin = 0, ymax = 1;
     synack_time_t tlast = t0;
     for (size_t i = 0; i < n; i++) {
@@ -371,10 +370,9 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
                 ymin = (double)a;
         } else if (g->flags & SYNACK_TH_ACK && !(g->flags & SYNACK_TH_RST)) {
             int64_t a = rel(&ua, g->ack);
-            double edge = (double)a + (double)((uint64_t)g->wnd
-                                               << ((g->flags & SYNACK_TH_SYN)
-                                                       ? 0
-                                                       : shift));
+            double edge = (double)a +
+                          (double)((uint64_t)g->wnd
+                                   << ((g->flags & SYNACK_TH_SYN) ? 0 : shift));
             if (edge > ymax)
                 ymax = edge;
             if ((double)a < ymin)
@@ -400,10 +398,10 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
     for (int pass = 0; pass < 2; pass++) {
         fprintf(f, "<g class=\"series\" id=\"%s\">\n",
                 pass ? "retransmissions" : "data");
-        us = (struct unwrap){isn, 0};
+        us = (struct unwrap){ isn, 0 };
         int64_t snd_max = 0;
         int max_known = 0;
-        struct bar b = {0};
+        struct bar b = { 0 };
         for (size_t i = 0; i < n; i++) {
             const synack_seg *g = &s[i].seg;
             if (s[i].from != dir)
@@ -411,8 +409,8 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
             int64_t a = rel(&us, g->seq);
             int64_t end = a + g->len + !!(g->flags & SYNACK_TH_SYN) +
                           !!(g->flags & SYNACK_TH_FIN);
-            int rx = s[i].retrans >= 0 ? s[i].retrans
-                                       : max_known && a < snd_max;
+            int rx =
+                s[i].retrans >= 0 ? s[i].retrans : max_known && a < snd_max;
             if (!max_known || end > snd_max) {
                 snd_max = end;
                 max_known = 1;
@@ -432,7 +430,7 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
                 }
             }
             put_bar(f, &b, &x, &y, pass);
-            b = (struct bar){px, secs(s[i].t, t0), a, a + g->len, 1};
+            b = (struct bar){ px, secs(s[i].t, t0), a, a + g->len, 1 };
         }
         put_bar(f, &b, &x, &y, pass);
         fputs("</g>\n", f);
@@ -440,10 +438,10 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
 
     /* the receiver: ACK and window edge as steps, SACK blocks */
     for (int pass = 0; pass < 2; pass++) {
-        ua = (struct unwrap){isn, 0};
+        ua = (struct unwrap){ isn, 0 };
         int started = 0;
         double last = 0;
-        struct pw w = {f, 0, 0, 0, 0, 0, 0, 0, 0};
+        struct pw w = { f, 0, 0, 0, 0, 0, 0, 0, 0 };
         fprintf(f, "<polyline class=\"%s\" id=\"%s\" points=\"",
                 pass ? "wnd" : "ack", pass ? "window" : "acks");
         for (size_t i = 0; i < n; i++) {
@@ -469,7 +467,7 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
         fputs("\"/>\n", f);
     }
     fputs("<g class=\"series\" id=\"sack\">\n", f);
-    ua = (struct unwrap){isn, 0};
+    ua = (struct unwrap){ isn, 0 };
     for (size_t i = 0; i < n; i++) {
         if (s[i].from == dir)
             continue;
@@ -492,10 +490,9 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
     snprintf(l1, sizeof l1, "retransmissions (%zu)", nrex);
     snprintf(l2, sizeof l2, "ACK from %c (%zu)", dir ? 'A' : 'B', nack);
     snprintf(l3, sizeof l3, "SACK blocks (%zu)", nsack);
-    snprintf(l4, sizeof l4, "window edge: ACK + WND%s",
-             shift ? " << WS" : "");
-    const char *cls[] = {"data", "rexmit", "ack", "sack", "wnd"};
-    const char *txt[] = {l0, l1, l2, l3, l4};
+    snprintf(l4, sizeof l4, "window edge: ACK + WND%s", shift ? " << WS" : "");
+    const char *cls[] = { "data", "rexmit", "ack", "sack", "wnd" };
+    const char *txt[] = { l0, l1, l2, l3, l4 };
     put_legend(f, PX0 + 10, 70, 5, cls, txt);
     fputs("</g>\n", f);
     return doc_end(f);
@@ -510,7 +507,7 @@ static void put_series(FILE *f, const char *cls, const struct tsp_cc *c,
     fprintf(f, "<polyline class=\"%s\" id=\"%s\" points=\"", cls, cls);
     double last = 0;
     int first = 1;
-    struct pw w = {f, 0, 0, 0, 0, 0, 0, 0, 0};
+    struct pw w = { f, 0, 0, 0, 0, 0, 0, 0, 0 };
     /* no RTT before the first measurement */
 #define SKIP(i) (which == 2 && !c[i].srtt_us)
     for (size_t i = 0; i < n; i++) {
@@ -573,11 +570,11 @@ int tsplot_cc(FILE *f, const struct tsp_cc *c, size_t n, synack_time_t t0,
     put_series(f, "inflight", c, n, t0, &x, &y, 1, 1);
     put_axes(f, &x, &r, fmt_plain, "time (s)", "smoothed RTT (ms)", 1);
     put_series(f, "srtt", c, n, t0, &x, &r, 2, 0);
-    const char *cls[] = {"cwnd", "inflight"};
-    const char *txt[] = {"congestion window (cwnd)", "bytes in flight"};
+    const char *cls[] = { "cwnd", "inflight" };
+    const char *txt[] = { "congestion window (cwnd)", "bytes in flight" };
     put_legend(f, PX0 + 10, 70, 2, cls, txt);
-    const char *cls2[] = {"srtt"};
-    const char *txt2[] = {"smoothed RTT (srtt)"};
+    const char *cls2[] = { "srtt" };
+    const char *txt2[] = { "smoothed RTT (srtt)" };
     put_legend(f, PX0 + 10, 458, 1, cls2, txt2);
     fputs("</g>\n", f);
     return doc_end(f);
