@@ -16,6 +16,7 @@
  * when sent and checked as it is read, so any size can be verified without
  * keeping it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #include "ladder.h"
 #include "opts.h"
+#include "tsplot.h"
 #include "tool.h"
 
 #define PROG "synack sim"
@@ -128,6 +130,8 @@ struct sim {
     const struct tool_opts *o;
     uint64_t bytes;
     int ladder_mode, absolute, quiet;
+    FILE *svg; /* --svg: the ladder as SVG, written by ladder_finish */
+    struct tsrec *plot; /* --plot: segments and cwnd samples */
     synack_time_t time_limit;
     uint64_t flip_rx; /* testing aid: offset+1 of a byte B sees flipped */
     int dry;                 /* dry run: find the target frame, print nothing */
@@ -372,6 +376,24 @@ static int take_retrans(struct side *sd, const synack_seg *s)
     return 0;
 }
 
+/* ---- --plot: what each side sent and received, and its connection -------- */
+
+static void plot_frame(struct side *sd, int tx, synack_time_t now,
+                       const uint8_t *frame, size_t len, int retrans)
+{
+    struct sim *sim = sd->sim;
+    if (!sim->plot)
+        return;
+    tsrec_frame(sim->plot, sd->idx, tx, now, frame, len, retrans);
+    if (!sd->focus)
+        return;
+    synack_conn_info ci[8];
+    size_t k = synack_conn_list(sd->st, ci, 8);
+    for (size_t j = 0; j < k && j < 8; j++)
+        if (ci[j].id == sd->focus && ci[j].state != SYNACK_LISTEN)
+            tsrec_cc(sim->plot, sd->idx, now, &ci[j]);
+}
+
 /* ---- the probe device ------------------------------------------------------- */
 
 static int is_target(struct sim *sim, struct side *sd, const synack_seg *s)
@@ -440,6 +462,7 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
         sd->tw_segs++;
         sd->tw_last_seg = now;
     }
+    plot_frame(sd, 1, now, frame, len, (fate & LADDER_RETRANS) != 0);
     unsigned found = ladder_segment(sim->lad, now, sd->idx, &seg, fate);
     if (found & LADDER_KEEPALIVE) {
         if (!sd->ka_probes)
@@ -454,8 +477,12 @@ static void probe_rx(void *ctx, const uint8_t *frame, size_t len,
 {
     struct probe *p = ctx;
     p->side->frames_rx++;
+    synack_seg seg;
+    if (p->side->sim->lad && ladder_parse_frame(frame, len, &seg))
+        ladder_arrival(p->side->sim->lad, now, p->side->idx, &seg);
     if (p->dev.rx)
         p->dev.rx(p->dev.rx_ctx, frame, len, now);
+    plot_frame(p->side, 0, now, frame, len, 0);
 }
 
 static int probe_poll(synack_dev *d, synack_time_t now)
@@ -1347,7 +1374,8 @@ static int setup(struct sim *sim, int *code)
          * recognises keepalive probes. */
         struct ladder_config lcfg = {stdout,
                                      sim->dry ? LADDER_NONE : sim->ladder_mode,
-                                     sim->absolute, 30, 30, "TCP A", "TCP B"};
+                                     sim->absolute, 30, 30, "TCP A", "TCP B",
+                                     sim->dry ? NULL : sim->svg};
         sim->lad = ladder_new(&lcfg);
         if (!sim->lad) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -1780,6 +1808,15 @@ static void usage(FILE *out)
             "  --absolute        absolute sequence numbers (default: relative "
             "to each ISN)\n"
             "  -q, --quiet       print only the summary\n"
+            "  --plot PREFIX     write PREFIX-tseq.svg (sequence number "
+            "against time of the\n"
+            "                    direction with more data, at its sender) "
+            "and PREFIX-cc.svg\n"
+            "                    (its cwnd, bytes in flight and RTT)\n"
+            "  --svg FILE        also draw the ladder as an SVG sequence "
+            "diagram into FILE\n"
+            "                    (the rows of --ladder; auto with none or "
+            "--quiet)\n"
             "  --time-limit SEC  give up after SEC seconds of virtual time "
             "(default 100000)\n"
             "  --list-tunables   list the tunables, their values and meaning; "
@@ -1806,6 +1843,8 @@ int sim_main(int argc, char **argv)
     int have_bytes = 0, mode = LADDER_AUTO, absolute = 0, quiet = 0;
     synack_time_t limit = 100000 * SYNACK_SEC;
     uint64_t flip = 0;
+    const char *svg_path = NULL, *plot_prefix = NULL;
+    FILE *svg = NULL;
     int code = TOOL_USAGE;
 
     for (int i = 1; i < argc; i++) {
@@ -1845,6 +1884,22 @@ int sim_main(int argc, char **argv)
         if ((v = opts_value(PROG, argc, argv, &i, "--time-limit", &m)) || m) {
             if (!v || opts_parse_seconds(PROG, "--time-limit", v, &limit) != 0)
                 goto out;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--plot", &m)) || m) {
+            if (!v)
+                goto out;
+            if (!*v) {
+                fprintf(stderr, "%s: --plot: empty prefix\n", PROG);
+                goto out;
+            }
+            plot_prefix = v;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--svg", &m)) || m) {
+            if (!v)
+                goto out;
+            svg_path = v;
             continue;
         }
         if ((v = opts_value(PROG, argc, argv, &i, "--ladder", &m)) || m) {
@@ -1894,6 +1949,32 @@ int sim_main(int argc, char **argv)
     if (opts_check_tunables(PROG, &o) != 0)
         goto out;
 
+    if (svg_path) {
+        svg = fopen(svg_path, "w");
+        if (!svg) {
+            fprintf(stderr, "%s: --svg %s: cannot open for writing: %s\n",
+                    PROG, svg_path, strerror(errno));
+            code = TOOL_FAIL;
+            goto out;
+        }
+    }
+
+    if (plot_prefix) { /* say now, not after the run, if we cannot */
+        static const char *const sfx[] = {"-tseq.svg", "-cc.svg"};
+        for (int k = 0; k < 2; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s%s", plot_prefix, sfx[k]);
+            FILE *pf = fopen(path, "w");
+            if (!pf) {
+                fprintf(stderr, "%s: --plot: cannot open %s for writing: %s\n",
+                        PROG, path, strerror(errno));
+                code = TOOL_FAIL;
+                goto out;
+            }
+            fclose(pf);
+        }
+    }
+
     static struct sim sim; /* large; one per process */
     memset(&sim, 0, sizeof sim);
     sim.sc = sc;
@@ -1904,6 +1985,7 @@ int sim_main(int argc, char **argv)
     sim.quiet = quiet;
     sim.time_limit = limit;
     sim.flip_rx = flip;
+    sim.svg = svg;
 
     if (sc->target != TGT_NONE) {
         /* A dry run finds the index of the frame to drop; the run is
@@ -1925,6 +2007,7 @@ int sim_main(int argc, char **argv)
         sim.quiet = quiet;
         sim.time_limit = limit;
         sim.flip_rx = flip;
+        sim.svg = svg;
         if (idx && idx <= UINT32_MAX) {
             sim.loss_pattern[0] = (uint32_t)idx;
             sim.loss_pattern_len = 1;
@@ -1939,16 +2022,37 @@ int sim_main(int argc, char **argv)
         teardown(&sim);
         goto out;
     }
+    if (plot_prefix && !(sim.plot = tsrec_new())) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        code = TOOL_FAIL;
+        teardown(&sim);
+        goto out;
+    }
     run(&sim);
     if (sim.lad)
         ladder_finish(sim.lad);
     code = conclude(&sim);
+    if (sim.plot) {
+        char err[256];
+        char what[128];
+        snprintf(what, sizeof what, "synack sim %s", sc->name);
+        if (tsrec_write(sim.plot, plot_prefix, what, err, sizeof err) != 0) {
+            fail(&sim, "--plot: %s", err);
+            code = TOOL_FAIL;
+        }
+        tsrec_free(sim.plot);
+        sim.plot = NULL;
+    }
     print_summary(&sim, code);
     fflush(stdout);
     if (code != TOOL_OK)
         fprintf(stderr, "%s: FAILED: %s\n", PROG, sim.fails[0]);
     teardown(&sim);
 out:
+    if (svg && fclose(svg) != 0 && code == TOOL_OK) {
+        fprintf(stderr, "%s: --svg %s: write failed\n", PROG, svg_path);
+        code = TOOL_FAIL;
+    }
     opts_free(&o);
     fflush(stdout);
     return code;

@@ -26,6 +26,10 @@ int bridge_main(int argc, char **argv);
 int ss_main(int argc, char **argv);
 int sysctl_main(int argc, char **argv);
 
+/* `synack plot FILE` (tools/plot.c): the time-sequence plot of a capture's
+ * connection as SVG. */
+int plot_main(int argc, char **argv);
+
 /* `synack packetdrill ...` (tools/pd_*.c): run packetdrill scripts against
  * one stack on virtual time. */
 int packetdrill_main(int argc, char **argv);
