@@ -15,6 +15,7 @@
 #include "ladder.h"
 
 #include "capread.h"
+#include "ladder_svg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ struct ladder {
     size_t ring_head, ring_len;
     unsigned long printed; /* phase 2: segment ordinals handled so far */
     unsigned long gap;     /* rows left out since the last printed one */
+    struct lsvg *svg;      /* cfg.svg: the SVG backend */
 };
 
 ladder *ladder_new(const struct ladder_config *cfg)
@@ -95,6 +97,18 @@ ladder *ladder_new(const struct ladder_config *cfg)
             return NULL;
         }
     }
+    if (l->cfg.svg) {
+        unsigned h = l->cfg.head, tl = l->cfg.tail;
+        if (!h && !tl)
+            h = tl = 30;
+        l->svg = lsvg_new(l->cfg.svg, l->cfg.mode == LADDER_FULL, h, tl,
+                          l->cfg.name_a, l->cfg.name_b);
+        if (!l->svg) {
+            free(l->ring);
+            free(l);
+            return NULL;
+        }
+    }
     return l;
 }
 
@@ -109,6 +123,7 @@ void ladder_free(ladder *l)
         for (size_t i = 0; i < l->cfg.tail; i++)
             free(l->ring[i].text);
     free(l->ring);
+    lsvg_free(l->svg);
     free(l);
 }
 
@@ -324,6 +339,24 @@ void ladder_finish(ladder *l)
     if (l->cfg.mode != LADDER_NONE && !l->header_done)
         put_line(l, "       (no segments)");
     fflush(l->cfg.out);
+    if (l->svg)
+        lsvg_finish(l->svg);
+}
+
+/* Hand the row about to be numbered to the SVG backend. */
+static void svg_row(ladder *l, int kind, synack_time_t t, int side,
+                    const char *label, const char *note, const synack_seg *raw,
+                    unsigned fate)
+{
+    struct lsvg_row r = {kind, l->nrows + 1, t, {l->state[0], l->state[1]},
+                         side, fate, label, note ? note : "", raw};
+    lsvg_add(l->svg, &r);
+}
+
+void ladder_arrival(ladder *l, synack_time_t t, int to, const synack_seg *seg)
+{
+    if (l->svg)
+        lsvg_arrival(l->svg, t, to, seg);
 }
 
 /* ---- rows --------------------------------------------------------------- */
@@ -380,19 +413,23 @@ void ladder_state(ladder *l, synack_time_t t, int side, int state,
                   const char *cause, const char *detail)
 {
     l->state[side & 1] = state;
+    char text[200], mid[ROW_MAX];
+    snprintf(text, sizeof text, "(%s)%s%s", cause && *cause ? cause : "?",
+             detail ? " " : "", detail ? detail : "");
+    if (l->svg)
+        svg_row(l, LSVG_STATE, t, side, text, NULL, NULL, 0);
     if (l->cfg.mode == LADDER_NONE) {
         l->nrows++;
         return;
     }
-    char text[200], mid[ROW_MAX];
-    snprintf(text, sizeof text, "(%s)%s%s", cause && *cause ? cause : "?",
-             detail ? " " : "", detail ? detail : "");
     side_text(l, side, text, mid, sizeof mid);
     emit_text(l, make_row(l, t, mid, NULL), 1);
 }
 
 void ladder_note(ladder *l, synack_time_t t, int side, const char *text)
 {
+    if (l->svg)
+        svg_row(l, LSVG_NOTE, t, side, text, NULL, NULL, 0);
     if (l->cfg.mode == LADDER_NONE) {
         l->nrows++;
         return;
@@ -500,6 +537,15 @@ unsigned ladder_segment(ladder *l, synack_time_t t, int from,
             me->max_known = 1;
         }
     }
+    if (l->svg) {
+        synack_seg v;
+        uint64_t wnd;
+        char text[256], note[160];
+        seg_view(l, from, s, &v, &wnd);
+        seg_text(&v, wnd, text, sizeof text);
+        note_fate(fate | found, note, sizeof note);
+        svg_row(l, LSVG_SEG, t, from & 1, text, note, s, fate | found);
+    }
     if (l->cfg.mode == LADDER_NONE) {
         l->nrows++;
         l->nseg++;
@@ -540,27 +586,25 @@ static void render_rec(const ladder *l, const struct segrec *r, char *out,
 void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
                  const char *reason)
 {
+    char text[2 * 160 + 8], mid[ROW_MAX], note[200], st[160] = "(a frame)";
+    if (s) {
+        synack_seg v;
+        uint64_t wnd;
+        seg_view(l, !(side & 1), s, &v, &wnd);
+        seg_text(&v, wnd, st, sizeof st);
+    }
+    snprintf(note, sizeof note, "%s drops it: %s",
+             side == LADDER_A ? "A" : "B", reason);
+    if (l->svg)
+        svg_row(l, LSVG_DROP, t, side & 1, st, note, NULL, 0);
     if (l->cfg.mode == LADDER_NONE) {
         l->nrows++;
         l->nseg++;
         return;
     }
-    char text[2 * 160 + 8], mid[ROW_MAX], note[200];
-    if (s) {
-        char st[160];
-        synack_seg v;
-        uint64_t wnd;
-        seg_view(l, !(side & 1), s, &v, &wnd);
-        seg_text(&v, wnd, st, sizeof st);
-        snprintf(text, sizeof text, "%s %s", side == LADDER_A ? "X" : st,
-                 side == LADDER_A ? st : "X");
-    } else {
-        snprintf(text, sizeof text, "%s", side == LADDER_A ? "X (a frame)"
-                                                           : "(a frame) X");
-    }
+    snprintf(text, sizeof text, "%s %s", side == LADDER_A ? "X" : st,
+             side == LADDER_A ? st : "X");
     side_text(l, side, text, mid, sizeof mid);
-    snprintf(note, sizeof note, "%s drops it: %s",
-             side == LADDER_A ? "A" : "B", reason);
     emit_text(l, make_row(l, t, mid, note), 0);
 }
 

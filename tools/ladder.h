@@ -47,6 +47,7 @@ struct ladder_config {
     int absolute;      /* absolute sequence numbers */
     unsigned head, tail; /* LADDER_AUTO: rows kept at each end (30, 30) */
     const char *name_a, *name_b; /* column titles: "TCP A", "TCP B" */
+    FILE *svg; /* also draw the diagram as SVG into this file (ladder_finish writes it); NULL: no SVG */
 };
 
 typedef struct ladder ladder;
@@ -79,7 +80,13 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *seg,
  * centred when side is -1. Always shown. */
 void ladder_note(ladder *l, synack_time_t t, int side, const char *text);
 
-/* Print what is still buffered (LADDER_AUTO). */
+/* The segment `seg` (as on the wire) sent by the other side reached `to`
+ * at t. Only the SVG uses it: the arrow ends at its arrival. */
+void ladder_arrival(ladder *l, synack_time_t t, int to, const synack_seg *seg);
+
+/* Print what is still buffered (LADDER_AUTO), and write the SVG. The SVG
+ * has every row in LADDER_FULL, the text's abbreviation otherwise (also
+ * with LADDER_NONE, which prints no text). */
 void ladder_finish(ladder *l);
 
 /* Rows created, and rows left out by LADDER_AUTO (after ladder_finish). */

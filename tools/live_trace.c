@@ -33,8 +33,13 @@ struct live_trace *live_trace_new(ctl_server *ctl, FILE *ladder_out,
     lt->t0 = t0;
     snprintf(lt->name_a, sizeof lt->name_a, "%s", name_a ? name_a : "synack");
     if (ladder_out) {
-        struct ladder_config c = { ladder_out, LADDER_FULL, 0,     30,
-                                   30,         lt->name_a,  "peer" };
+        struct ladder_config c;
+        memset(&c, 0, sizeof c); /* no SVG */
+        c.out = ladder_out;
+        c.mode = LADDER_FULL;
+        c.head = c.tail = 30;
+        c.name_a = lt->name_a;
+        c.name_b = "peer";
         lt->lad = ladder_new(&c);
         if (!lt->lad) {
             free(lt);

@@ -31,6 +31,8 @@ static const struct command commands[] = {
      ss_main},
     {"sysctl", "read or change tunables of a running synack process",
      sysctl_main},
+    {"plot", "time-sequence plot (SVG) of a connection in a capture",
+     plot_main},
     {"explain", "why connections of running synack processes are stuck "
                 "(CLOSE-WAIT, ...)",
      explain_main},

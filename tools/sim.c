@@ -16,6 +16,7 @@
  * when sent and checked as it is read, so any size can be verified without
  * keeping it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "explain_rules.h"
 #include "ladder.h"
 #include "opts.h"
+#include "tsplot.h"
 #include "tool.h"
 
 #define PROG "synack sim"
@@ -130,6 +132,8 @@ struct sim {
     const struct tool_opts *o;
     uint64_t bytes;
     int ladder_mode, absolute, quiet;
+    FILE *svg; /* --svg: the ladder as SVG, written by ladder_finish */
+    struct tsrec *plot; /* --plot: segments and cwnd samples */
     synack_time_t time_limit;
     uint64_t flip_rx; /* testing aid: offset+1 of a byte B sees flipped */
     int dry;                 /* dry run: find the target frame, print nothing */
@@ -387,6 +391,24 @@ static int take_retrans(struct side *sd, const synack_seg *s)
     return 0;
 }
 
+/* ---- --plot: what each side sent and received, and its connection -------- */
+
+static void plot_frame(struct side *sd, int tx, synack_time_t now,
+                       const uint8_t *frame, size_t len, int retrans)
+{
+    struct sim *sim = sd->sim;
+    if (!sim->plot)
+        return;
+    tsrec_frame(sim->plot, sd->idx, tx, now, frame, len, retrans);
+    if (!sd->focus)
+        return;
+    synack_conn_info ci[8];
+    size_t k = synack_conn_list(sd->st, ci, 8);
+    for (size_t j = 0; j < k && j < 8; j++)
+        if (ci[j].id == sd->focus && ci[j].state != SYNACK_LISTEN)
+            tsrec_cc(sim->plot, sd->idx, now, &ci[j]);
+}
+
 /* ---- the probe device ------------------------------------------------------- */
 
 static int is_target(struct sim *sim, struct side *sd, const synack_seg *s)
@@ -456,6 +478,7 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
         sd->tw_segs++;
         sd->tw_last_seg = now;
     }
+    plot_frame(sd, 1, now, frame, len, (fate & LADDER_RETRANS) != 0);
     unsigned found = ladder_segment(sim->lad, now, sd->idx, &seg, fate);
     if (found & LADDER_KEEPALIVE) {
         if (!sd->ka_probes)
@@ -470,8 +493,12 @@ static void probe_rx(void *ctx, const uint8_t *frame, size_t len,
 {
     struct probe *p = ctx;
     p->side->frames_rx++;
+    synack_seg seg;
+    if (p->side->sim->lad && ladder_parse_frame(frame, len, &seg))
+        ladder_arrival(p->side->sim->lad, now, p->side->idx, &seg);
     if (p->dev.rx)
         p->dev.rx(p->dev.rx_ctx, frame, len, now);
+    plot_frame(p->side, 0, now, frame, len, 0);
 }
 
 static int probe_poll(synack_dev *d, synack_time_t now)
@@ -1627,7 +1654,8 @@ static int setup(struct sim *sim, int *code)
          * recognises keepalive probes. */
         struct ladder_config lcfg = {stdout,
                                      sim->dry ? LADDER_NONE : sim->ladder_mode,
-                                     sim->absolute, 30, 30, "TCP A", "TCP B"};
+                                     sim->absolute, 30, 30, "TCP A", "TCP B",
+                                     sim->dry ? NULL : sim->svg};
         sim->lad = ladder_new(&lcfg);
         if (!sim->lad) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -2080,6 +2108,15 @@ static void usage(FILE *out)
             "  --absolute        absolute sequence numbers (default: relative "
             "to each ISN)\n"
             "  -q, --quiet       print only the summary\n"
+            "  --plot PREFIX     write PREFIX-tseq.svg (sequence number "
+            "against time of the\n"
+            "                    direction with more data, at its sender) "
+            "and PREFIX-cc.svg\n"
+            "                    (its cwnd, bytes in flight and RTT)\n"
+            "  --svg FILE        also draw the ladder as an SVG sequence "
+            "diagram into FILE\n"
+            "                    (the rows of --ladder; auto with none or "
+            "--quiet)\n"
             "  --time-limit SEC  give up after SEC seconds of virtual time "
             "(default 100000)\n"
             "  --explain-at TIME stop at TIME (virtual, e.g. 30s) and explain "
@@ -2118,6 +2155,8 @@ int sim_main(int argc, char **argv)
     int have_bytes = 0, mode = LADDER_AUTO, absolute = 0, quiet = 0;
     synack_time_t limit = 100000 * SYNACK_SEC;
     uint64_t flip = 0;
+    const char *svg_path = NULL, *plot_prefix = NULL;
+    FILE *svg = NULL;
     synack_time_t explain_at = 0;
     int have_explain = 0, explain_json = 0, explain_all = 0;
     int code = TOOL_USAGE;
@@ -2182,6 +2221,22 @@ int sim_main(int argc, char **argv)
                 goto out;
             continue;
         }
+        if ((v = opts_value(PROG, argc, argv, &i, "--plot", &m)) || m) {
+            if (!v)
+                goto out;
+            if (!*v) {
+                fprintf(stderr, "%s: --plot: empty prefix\n", PROG);
+                goto out;
+            }
+            plot_prefix = v;
+            continue;
+        }
+        if ((v = opts_value(PROG, argc, argv, &i, "--svg", &m)) || m) {
+            if (!v)
+                goto out;
+            svg_path = v;
+            continue;
+        }
         if ((v = opts_value(PROG, argc, argv, &i, "--ladder", &m)) || m) {
             if (!v)
                 goto out;
@@ -2239,6 +2294,32 @@ int sim_main(int argc, char **argv)
     if (explain_json)
         quiet = 1; /* the JSON document alone on stdout */
 
+    if (svg_path) {
+        svg = fopen(svg_path, "w");
+        if (!svg) {
+            fprintf(stderr, "%s: --svg %s: cannot open for writing: %s\n",
+                    PROG, svg_path, strerror(errno));
+            code = TOOL_FAIL;
+            goto out;
+        }
+    }
+
+    if (plot_prefix) { /* say now, not after the run, if we cannot */
+        static const char *const sfx[] = {"-tseq.svg", "-cc.svg"};
+        for (int k = 0; k < 2; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s%s", plot_prefix, sfx[k]);
+            FILE *pf = fopen(path, "w");
+            if (!pf) {
+                fprintf(stderr, "%s: --plot: cannot open %s for writing: %s\n",
+                        PROG, path, strerror(errno));
+                code = TOOL_FAIL;
+                goto out;
+            }
+            fclose(pf);
+        }
+    }
+
     static struct sim sim; /* large; one per process */
     memset(&sim, 0, sizeof sim);
     sim.sc = sc;
@@ -2249,6 +2330,7 @@ int sim_main(int argc, char **argv)
     sim.quiet = quiet;
     sim.time_limit = limit;
     sim.flip_rx = flip;
+    sim.svg = svg;
     if (explain_at) {
         sim.explain_at = explain_at;
         sim.explain_json = explain_json;
@@ -2277,6 +2359,14 @@ int sim_main(int argc, char **argv)
         sim.quiet = quiet;
         sim.time_limit = limit;
         sim.flip_rx = flip;
+        sim.svg = svg;
+        if (explain_at) {
+            sim.explain_at = explain_at;
+            sim.explain_json = explain_json;
+            sim.explain_all = explain_all;
+            if (sim.time_limit > explain_at)
+                sim.time_limit = explain_at;
+        }
         if (idx && idx <= UINT32_MAX) {
             sim.loss_pattern[0] = (uint32_t)idx;
             sim.loss_pattern_len = 1;
@@ -2284,12 +2374,19 @@ int sim_main(int argc, char **argv)
             fail(&sim, "the frame this scenario drops was never sent");
         }
     }
+    /* the banner first: setup() already draws the ladder's first rows */
+    if (!quiet)
+        print_banner(&sim);
     if (setup(&sim, &code) != 0) {
         teardown(&sim);
         goto out;
     }
-    if (!quiet)
-        print_banner(&sim);
+    if (plot_prefix && !(sim.plot = tsrec_new())) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        code = TOOL_FAIL;
+        teardown(&sim);
+        goto out;
+    }
     run(&sim);
     if (sim.lad)
         ladder_finish(sim.lad);
@@ -2299,18 +2396,45 @@ int sim_main(int argc, char **argv)
         fflush(stdout);
         explain_sides(&sim);
         code = sim.setup_failed || sim.check_failed ? TOOL_FAIL : TOOL_OK;
+        if (sim.plot) { /* the run up to the explanation */
+            char err[256], what[128], tb[32];
+            snprintf(what, sizeof what, "synack sim %s (to %s s)", sc->name,
+                     secs(synack_vloop_now(sim.loop), tb, sizeof tb));
+            if (tsrec_write(sim.plot, plot_prefix, what, err, sizeof err) !=
+                0) {
+                fprintf(stderr, "%s: --plot: %s\n", PROG, err);
+                code = TOOL_FAIL;
+            }
+            tsrec_free(sim.plot);
+            sim.plot = NULL;
+        }
         if (code != TOOL_OK && sim.nfails)
             fprintf(stderr, "%s: FAILED: %s\n", PROG, sim.fails[0]);
         teardown(&sim);
         goto out;
     }
     code = conclude(&sim);
+    if (sim.plot) {
+        char err[256];
+        char what[128];
+        snprintf(what, sizeof what, "synack sim %s", sc->name);
+        if (tsrec_write(sim.plot, plot_prefix, what, err, sizeof err) != 0) {
+            fail(&sim, "--plot: %s", err);
+            code = TOOL_FAIL;
+        }
+        tsrec_free(sim.plot);
+        sim.plot = NULL;
+    }
     print_summary(&sim, code);
     fflush(stdout);
     if (code != TOOL_OK)
         fprintf(stderr, "%s: FAILED: %s\n", PROG, sim.fails[0]);
     teardown(&sim);
 out:
+    if (svg && fclose(svg) != 0 && code == TOOL_OK) {
+        fprintf(stderr, "%s: --svg %s: write failed\n", PROG, svg_path);
+        code = TOOL_FAIL;
+    }
     opts_free(&o);
     fflush(stdout);
     return code;

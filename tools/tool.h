@@ -26,6 +26,10 @@ int bridge_main(int argc, char **argv);
 int ss_main(int argc, char **argv);
 int sysctl_main(int argc, char **argv);
 
+/* `synack plot FILE` (tools/plot.c): the time-sequence plot of a capture's
+ * connection as SVG. */
+int plot_main(int argc, char **argv);
+
 /* `synack explain` and `synack trace` (tools/explain.c, tools/trace.c):
  * why connections of running synack processes sit where they are, and
  * their state changes as they happen. */
