@@ -17,7 +17,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: synack states [--table | --dot | --coverage PATH...]\n"
+            "usage: synack states [-o FILE] [--table | --dot]\n"
+            "       synack states --coverage PATH...\n"
             "\n"
             "The TCP state machine of synack, from the core's own transition "
             "table\n"
@@ -41,6 +42,7 @@ static void usage(FILE *out)
             "                     edge, and fail if an edge was never taken "
             "or a change\n"
             "                     matches no edge\n"
+            "  -o, --output FILE  write the table or the DOT to FILE\n"
             "  -h, --help         this text\n"
             "\n"
             "Exit status: 0, 1 when --coverage finds a gap, 2 for bad "
@@ -168,6 +170,8 @@ static int print_dot(void)
     printf("}\n");
     return TOOL_OK;
 }
+
+static int states_run(int argc, char **argv);
 
 /* ---- --coverage ---------------------------------------------------------- */
 
@@ -314,6 +318,17 @@ static int coverage(int argc, char **argv)
     }
     for (int i = 0; i < argc; i++)
         cov_path(&c, argv[i]);
+    if (c.bad || c.changes == 0) {
+        if (!c.bad)
+            fprintf(stderr, "synack states: no state changes recorded (run "
+                            "the packet-level tests with SYNACK_EDGE_LOG "
+                            "set)\n");
+        free(c.hits);
+        for (size_t i = 0; i < c.n; i++)
+            free(c.first[i]);
+        free(c.first);
+        return TOOL_FAIL;
+    }
     size_t missing = 0;
     for (size_t i = 0; i < c.n; i++) {
         char lab[160];
@@ -333,17 +348,45 @@ static int coverage(int argc, char **argv)
            c.n - missing, c.n, c.changes, c.files, c.unmatched);
     free(c.hits);
     free(c.first);
-    if (c.bad)
-        return TOOL_FAIL;
-    if (c.files == 0 || c.changes == 0) {
-        fprintf(stderr, "synack states: no state changes recorded (run the "
-                        "packet-level tests with SYNACK_EDGE_LOG set)\n");
-        return TOOL_FAIL;
-    }
     return missing || c.unmatched ? TOOL_FAIL : TOOL_OK;
 }
 
 int states_main(int argc, char **argv)
+{
+    /* -o FILE / --output FILE first: where --table or --dot go */
+    const char *out = NULL;
+    if (argc >= 2 && (strcmp(argv[1], "-o") == 0 ||
+                      strcmp(argv[1], "--output") == 0)) {
+        if (argc < 3) {
+            fprintf(stderr, "synack states: %s needs a file name\n",
+                    argv[1]);
+            return TOOL_USAGE;
+        }
+        out = argv[2];
+        argv[2] = argv[0];
+        argc -= 2;
+        argv += 2;
+    }
+    if (out) {
+        if (argc >= 2 && strcmp(argv[1], "--coverage") == 0) {
+            fprintf(stderr, "synack states: -o goes with --table or "
+                            "--dot\n");
+            return TOOL_USAGE;
+        }
+        if (!freopen(out, "w", stdout)) {
+            fprintf(stderr, "synack states: %s: %s\n", out, strerror(errno));
+            return TOOL_FAIL;
+        }
+    }
+    int rc = states_run(argc, argv);
+    if (out && fclose(stdout) != 0) {
+        fprintf(stderr, "synack states: %s: write error\n", out);
+        return TOOL_FAIL;
+    }
+    return rc;
+}
+
+static int states_run(int argc, char **argv)
 {
     if (argc < 2)
         return print_table();

@@ -56,6 +56,7 @@
     X(a, SS, C_, "rcv RST,ACK", "", 0, "connection refused: ECONNREFUSED")     \
     X(a, SS, C_, "timeout retransmission", "", 0,                              \
       "tcp_syn_retries exhausted: ETIMEDOUT")                                  \
+    X(a, SS, C_, "timeout TCP_USER_TIMEOUT", "", 0, "ETIMEDOUT")               \
     X(a, SR, ES, "rcv ACK", "", 1, "our SYN acked (with or without data)")     \
     X(a, SR, ES, "rcv SYN,ACK", "ACK", 0,                                      \
       "simultaneous open, RFC 9293 figure 8")                                  \
@@ -68,7 +69,8 @@
     X(a, SR, C_, "rcv SYN", "", 0,                                             \
       "another SYN in the window: \"return to LISTEN\", embryo freed")         \
     X(a, SR, C_, "call close", "", 0, "its listener closed: embryo freed")     \
-    X(a, SR, C_, "call abort", "RST, ACK", 0, "simultaneous open")             \
+    X(a, SR, C_, "call abort", "RST, ACK", 0,                                  \
+      "simultaneous open; an embryo of an aborted listener: freed")            \
     X(a, SR, C_, "timeout retransmission", "", 0,                              \
       "tcp_synack_retries exhausted")                                          \
     X(a, ES, F1, "call close", "FIN, ACK", 1, "active close")                  \
@@ -95,6 +97,8 @@
       "the FIN,ACK acks our FIN: no FIN-WAIT-2 step")                          \
     X(a, F1, C_, "rcv RST", "", 0, "ECONNRESET")                               \
     X(a, F1, C_, "call abort", "RST, ACK", 0, "")                              \
+    X(a, F1, C_, "call close", "RST, ACK", 0,                                  \
+      "after shutdown: unread data or SO_LINGER {1, 0}")                       \
     X(a, F1, C_, "timeout retransmission", "", 0, "ETIMEDOUT")                 \
     X(a, F1, C_, "timeout TCP_USER_TIMEOUT", "", 0, "ETIMEDOUT")               \
     X(a, F1, C_, "timeout zero-window probes", "", 0, "ETIMEDOUT")             \
@@ -103,25 +107,41 @@
     X(a, F2, C_, "rcv ACK", "RST, ACK", 0,                                     \
       "new data for an orphaned connection (RFC 1122 4.2.2.13)")              \
     X(a, F2, C_, "call abort", "RST, ACK", 0, "")                              \
+    X(a, F2, C_, "call close", "RST, ACK", 0,                                  \
+      "after shutdown: unread data or SO_LINGER {1, 0}")                       \
     X(a, F2, C_, "timeout tcp_fin_timeout", "", 0, "orphaned connections only") \
     X(a, F2, C_, "timeout keepalive", "RST, ACK", 0, "ETIMEDOUT")              \
     X(a, CW, LA, "call close", "FIN, ACK", 1, "")                              \
     X(a, CW, LA, "call shutdown", "FIN, ACK", 1, "SHUT_WR")                    \
     X(a, CW, C_, "rcv RST", "", 0, "ECONNRESET")                               \
     X(a, CW, C_, "call abort", "RST, ACK", 0, "")                              \
+    X(a, CW, C_, "call close", "RST, ACK", 0, "unread data or SO_LINGER {1, 0}") \
+    X(a, CW, C_, "timeout retransmission", "", 0, "ETIMEDOUT")                 \
+    X(a, CW, C_, "timeout TCP_USER_TIMEOUT", "", 0, "ETIMEDOUT")               \
+    X(a, CW, C_, "timeout zero-window probes", "", 0, "ETIMEDOUT")             \
     X(a, CW, C_, "timeout keepalive", "RST, ACK", 0, "ETIMEDOUT")              \
     X(a, CG, TW, "rcv ACK", "", 1, "our FIN acked")                            \
     X(a, CG, C_, "rcv RST", "", 0, "")                                         \
     X(a, CG, C_, "call abort", "", 0, "")                                      \
+    X(a, CG, C_, "call close", "", 0,                                          \
+      "after shutdown: unread data or SO_LINGER {1, 0}")                       \
+    X(a, CG, C_, "timeout retransmission", "", 0, "ETIMEDOUT")                 \
+    X(a, CG, C_, "timeout TCP_USER_TIMEOUT", "", 0, "ETIMEDOUT")               \
     X(a, LA, C_, "rcv ACK", "", 1, "our FIN acked: delete the TCB")            \
     X(a, LA, C_, "rcv RST", "", 0, "")                                         \
     X(a, LA, C_, "call abort", "", 0, "")                                      \
+    X(a, LA, C_, "call close", "", 0, "after shutdown: SO_LINGER {1, 0}")     \
     X(a, LA, C_, "timeout retransmission", "", 0, "ETIMEDOUT")                 \
+    X(a, LA, C_, "timeout TCP_USER_TIMEOUT", "", 0, "ETIMEDOUT")               \
+    X(a, LA, C_, "timeout zero-window probes", "", 0,                          \
+      "data and FIN behind a zero window")                                     \
     X(a, TW, C_, "timeout 2MSL", "", 1, "tcp_timewait_len: delete the TCB")    \
     X(a, TW, C_, "rcv RST", "", 0, "tcp_rfc1337=0 (the default)")              \
     X(a, TW, C_, "rcv SYN", "", 0,                                             \
       "a newer SYN with a listener: a new connection takes over")              \
-    X(a, TW, C_, "call abort", "", 0, "")
+    X(a, TW, C_, "call abort", "", 0, "")                                      \
+    X(a, TW, C_, "call close", "", 0,                                          \
+      "after shutdown: unread data or SO_LINGER {1, 0}")
 
 #define EDGE_ROW(a, f, t, c, s, fig, n) {f, t, c, s, n, fig},
 static const synack_state_edge edges[] = {TCP_FSM_EDGES(EDGE_ROW, 0)};
