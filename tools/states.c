@@ -17,7 +17,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: synack states [-o FILE] [--table | --dot]\n"
+            "usage: synack states [-o FILE] [--table | --tsv | --dot]\n"
             "       synack states --coverage PATH...\n"
             "\n"
             "The TCP state machine of synack, from the core's own transition "
@@ -27,6 +27,8 @@ static void usage(FILE *out)
             "trace hook names it, and the segment sent.\n"
             "\n"
             "  --table            one edge per line (the default)\n"
+            "  --tsv              the same, tab-separated with a header "
+            "line\n"
             "  --dot              Graphviz DOT, laid out like RFC 9293 "
             "figure 5:\n"
             "                     synack states --dot | dot -Tsvg -o "
@@ -100,6 +102,18 @@ static int print_table(void)
     return TOOL_OK;
 }
 
+static int print_tsv(void)
+{
+    const synack_state_edge *e;
+    size_t n = synack_state_edges(&e);
+    printf("from\tto\tcause\tsend\tfigure5\tnote\n");
+    for (size_t i = 0; i < n; i++)
+        printf("%s\t%s\t%s\t%s\t%d\t%s\n", synack_state_name(e[i].from),
+               synack_state_name(e[i].to), e[i].cause, e[i].send,
+               e[i].figure5, e[i].note);
+    return TOOL_OK;
+}
+
 /* The DOT node an edge leads to: edges to CLOSED from LISTEN and SYN-SENT
  * go back to the CLOSED at the top (the starting point), the others to the
  * CLOSED at the bottom, as in RFC 9293 figure 5. */
@@ -137,7 +151,12 @@ static int print_dot(void)
            "  { rank=same; \"SYN-RECEIVED\"; \"SYN-SENT\"; }\n"
            "  { rank=same; \"FIN-WAIT-1\"; \"CLOSE-WAIT\"; }\n"
            "  { rank=same; \"FIN-WAIT-2\"; \"CLOSING\"; \"LAST-ACK\"; }\n"
-           "  { rank=same; \"TIME-WAIT\"; \"CLOSED_end\"; }\n");
+           "  { rank=same; \"TIME-WAIT\"; \"CLOSED_end\"; }\n"
+           "  // left to right as in the RFC's figure\n"
+           "  \"SYN-RECEIVED\" -> \"SYN-SENT\" [style=invis];\n"
+           "  \"FIN-WAIT-1\" -> \"CLOSE-WAIT\" [style=invis];\n"
+           "  \"FIN-WAIT-2\" -> \"CLOSING\" -> \"LAST-ACK\" [style=invis];\n"
+           "  \"TIME-WAIT\" -> \"CLOSED_end\" [style=invis];\n");
     /* one arrow per (from, to node, figure 5 or not), its events listed */
     char *done = calloc(n, 1);
     if (!done) {
@@ -369,8 +388,8 @@ int states_main(int argc, char **argv)
     }
     if (out) {
         if (argc >= 2 && strcmp(argv[1], "--coverage") == 0) {
-            fprintf(stderr, "synack states: -o goes with --table or "
-                            "--dot\n");
+            fprintf(stderr, "synack states: -o goes with --table, "
+                            "--tsv or --dot\n");
             return TOOL_USAGE;
         }
         if (!freopen(out, "w", stdout)) {
@@ -412,6 +431,8 @@ static int states_run(int argc, char **argv)
         return print_table();
     if (strcmp(a, "--dot") == 0)
         return print_dot();
+    if (strcmp(a, "--tsv") == 0)
+        return print_tsv();
     fprintf(stderr, "synack states: unknown option '%s'\n", a);
     usage(stderr);
     return TOOL_USAGE;
