@@ -11,6 +11,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1064,10 +1065,13 @@ static int run_script(const struct pd_script *sc, int verbose,
         free(r);
         return TOOL_USAGE;
     }
+    /* emptied by the first script of this process, appended to after */
+    static bool edge_log_started;
     const char *edge_path = getenv("SYNACK_EDGE_LOG");
     FILE *edges = NULL;
     if (edge_path && *edge_path) {
-        edges = fopen(edge_path, "w");
+        edges = fopen(edge_path, edge_log_started ? "a" : "w");
+        edge_log_started = true;
         if (!edges) {
             fprintf(stderr, "synack packetdrill: SYNACK_EDGE_LOG %s: cannot "
                             "open\n", edge_path);
