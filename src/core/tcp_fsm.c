@@ -63,16 +63,21 @@
     X(a, SR, ES, "rcv FIN,ACK", "", 0,                                         \
       "the ACK first, then the FIN moves on to CLOSE-WAIT")                    \
     X(a, SR, F1, "call close", "FIN, ACK", 1, "simultaneous open")             \
+    X(a, SR, F1, "call shutdown", "FIN, ACK", 0, "simultaneous open, SHUT_WR")  \
     X(a, SR, C_, "rcv RST", "", 0,                                             \
       "passive: embryo freed, the listener stays; simultaneous: "             \
       "ECONNREFUSED")                                                          \
     X(a, SR, C_, "rcv SYN", "", 0,                                             \
       "another SYN in the window: \"return to LISTEN\", embryo freed")         \
-    X(a, SR, C_, "call close", "", 0, "its listener closed: embryo freed")     \
+    X(a, SR, C_, "call close", "", 0,                                          \
+      "its listener closed: embryo freed (simultaneous open with SO_LINGER "   \
+      "{1, 0}: RST, ACK)")                                                     \
     X(a, SR, C_, "call abort", "RST, ACK", 0,                                  \
       "simultaneous open; an embryo of an aborted listener: freed")            \
     X(a, SR, C_, "timeout retransmission", "", 0,                              \
       "tcp_synack_retries exhausted")                                          \
+    X(a, SR, C_, "timeout TCP_USER_TIMEOUT", "", 0,                            \
+      "inherited from the listener")                                           \
     X(a, ES, F1, "call close", "FIN, ACK", 1, "active close")                  \
     X(a, ES, F1, "call shutdown", "FIN, ACK", 1, "half-close (SHUT_WR)")       \
     X(a, ES, CW, "rcv FIN,ACK", "ACK", 1, "passive close")                     \
@@ -97,6 +102,8 @@
       "the FIN,ACK acks our FIN: no FIN-WAIT-2 step")                          \
     X(a, F1, C_, "rcv RST", "", 0, "ECONNRESET")                               \
     X(a, F1, C_, "call abort", "RST, ACK", 0, "")                              \
+    X(a, F1, C_, "rcv ACK", "RST, ACK", 0,                                     \
+      "new data for an orphaned connection (RFC 1122 4.2.2.13)")              \
     X(a, F1, C_, "call close", "RST, ACK", 0,                                  \
       "after shutdown: unread data or SO_LINGER {1, 0}")                       \
     X(a, F1, C_, "timeout retransmission", "", 0, "ETIMEDOUT")                 \

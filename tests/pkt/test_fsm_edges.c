@@ -1,6 +1,7 @@
 /* Edges of the core's transition table (src/core/tcp_fsm.c) that no other
- * packet-level test takes: timeouts in CLOSE-WAIT, CLOSING, LAST-ACK and
- * SYN-SENT, and a resetting close() in LAST-ACK. Each test drives one
+ * packet-level test takes: timeouts in CLOSE-WAIT, CLOSING, LAST-ACK,
+ * SYN-SENT and SYN-RECEIVED, a resetting close() in LAST-ACK, data for an
+ * orphan in FIN-WAIT-1, shutdown() in SYN-RECEIVED. Each test drives one
  * connection to the from-state, lets the event happen and asserts the
  * traced edge with its exact cause, what was sent, and the error the
  * application sees. fsm_edges_covered (docs/state-transitions.md) checks
@@ -239,6 +240,79 @@ static void synsent_user_timeout(void **state)
     pkt_teardown(&e, true);
 }
 
+/* FIN-WAIT-1, orphaned (closed by its application), our FIN not yet
+ * acked: new data from the peer can never be read, so it is answered with
+ * RST,ACK and the connection is gone (RFC 1122 4.2.2.13, as Linux). */
+static void fw1_orphan_data_gets_rst(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l, s = open_with_uto(&e, &l, 0);
+    uint32_t r = pkt_drive_to(&e, s, SYNACK_FIN_WAIT_1, true);
+    pkt_inject(&e, A, r, e.iss + 1, 65535, "abc", 3); /* FIN not acked */
+    pkt_expect(&e, RST | A, e.iss + 2, r, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_CLOSED);
+    assert_closed_by(&e, SYNACK_FIN_WAIT_1, "rcv ACK");
+    finish(&e, -1, l);
+}
+
+/* A listener with TCP_USER_TIMEOUT 1 s: its embryo inherits it, and when
+ * the final ACK never comes the embryo is dropped at 1 s, long before
+ * tcp_synack_retries would; the listener stays. */
+static void synrcvd_user_timeout(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l = pkt_listen(&e, 8);
+    unsigned uto = 1000;
+    assert_int_equal(synack_setsockopt(e.st, l, SYNACK_TCP_USER_TIMEOUT,
+                                       &uto, sizeof(uto)),
+                     0);
+    pkt_inject_syn(&e, NULL);
+    pkt_seg sa;
+    assert_true(pkt_pop(&e, &sa));
+    assert_int_equal(sa.th.flags, SYNACK_TH_SYN | A);
+    assert_int_equal(sa.th.ack, PKT_RISN + 1);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_SYN_RECEIVED);
+    pkt_run_for(&e, 5 * S);
+    assert_int_equal(drain(&e), 0);
+    assert_int_equal(pkt_conn_state(&e), SYNACK_CLOSED);
+    assert_closed_by(&e, SYNACK_SYN_RECEIVED, "timeout TCP_USER_TIMEOUT");
+    assert_true(pkt_saw_time(&e, SYNACK_SYN_RECEIVED, SYNACK_CLOSED) <=
+                1 * S);
+    assert_int_equal(pkt_state(&e, l), SYNACK_LISTEN);
+    finish(&e, -1, l);
+}
+
+/* Simultaneous open: shutdown(SHUT_WR) in SYN-RECEIVED queues our FIN
+ * (after the SYN) and moves to FIN-WAIT-1, as close() does. */
+static void synrcvd_simultaneous_shutdown_to_finwait1(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int s = pkt_connect_syn(&e);
+    pkt_inject_syn(&e, NULL);
+    pkt_expect(&e, SYNACK_TH_SYN | A, e.iss, PKT_RISN + 1, 0);
+    assert_int_equal(pkt_state(&e, s), SYNACK_SYN_RECEIVED);
+    assert_int_equal(synack_shutdown(e.st, s, SYNACK_SHUT_WR, e.now), 0);
+    pkt_expect(&e, F | A, e.iss + 1, PKT_RISN + 1, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_FIN_WAIT_1);
+    assert_string_equal(pkt_cause(&e, SYNACK_FIN_WAIT_1), "call shutdown");
+    assert_true(pkt_saw(&e, SYNACK_SYN_RECEIVED, SYNACK_FIN_WAIT_1));
+    /* the peer acks SYN and FIN: FIN-WAIT-2; then aborted */
+    pkt_inject(&e, A, PKT_RISN + 1, e.iss + 2, 65535, NULL, 0);
+    pkt_expect_none(&e);
+    assert_int_equal(pkt_state(&e, s), SYNACK_FIN_WAIT_2);
+    assert_int_equal(synack_abort(e.st, s, e.now), 0);
+    assert_int_equal(drain(&e), 1);
+    pkt_teardown(&e, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +325,9 @@ int main(void)
         cmocka_unit_test(closing_user_timeout),
         cmocka_unit_test(closing_retransmission_timeout),
         cmocka_unit_test(synsent_user_timeout),
+        cmocka_unit_test(fw1_orphan_data_gets_rst),
+        cmocka_unit_test(synrcvd_user_timeout),
+        cmocka_unit_test(synrcvd_simultaneous_shutdown_to_finwait1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
