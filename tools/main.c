@@ -36,6 +36,9 @@ static const struct command commands[] = {
     {"packetdrill", "run packetdrill scripts against one stack on virtual "
                     "time",
      packetdrill_main},
+    {"states", "the TCP state machine from the core's table: --table, "
+               "--dot (Graphviz)",
+     states_main},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -34,4 +34,8 @@ int plot_main(int argc, char **argv);
  * one stack on virtual time. */
 int packetdrill_main(int argc, char **argv);
 
+/* `synack states ...` (tools/states.c): the core's transition table as a
+ * table or Graphviz DOT; --coverage checks the edges tests took. */
+int states_main(int argc, char **argv);
+
 #endif
