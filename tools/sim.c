@@ -1347,7 +1347,7 @@ static int setup(struct sim *sim, int *code)
          * recognises keepalive probes. */
         struct ladder_config lcfg = {stdout,
                                      sim->dry ? LADDER_NONE : sim->ladder_mode,
-                                     sim->absolute, 30, 30, "TCP A", "TCP B"};
+                                     sim->absolute, 30, 30, "TCP A", "TCP B", NULL};
         sim->lad = ladder_new(&lcfg);
         if (!sim->lad) {
             fprintf(stderr, "%s: out of memory\n", PROG);

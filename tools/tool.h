@@ -26,4 +26,8 @@ int sysctl_main(int argc, char **argv);
  * one stack on virtual time. */
 int packetdrill_main(int argc, char **argv);
 
+/* `synack diagram FILE ...` (tools/diagram.c): a capture's connections as
+ * ladder diagrams with both ends' inferred states. */
+int diagram_main(int argc, char **argv);
+
 #endif

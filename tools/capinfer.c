@@ -1,0 +1,686 @@
+/*
+ * Both ends' states and the segment marks from a capture (capinfer.h).
+ *
+ * Two passes over a connection's segments. The first tracks each
+ * direction's sequence space (what was seen, the highest end, the last
+ * ACK and window) and marks segments. The second walks the states: the
+ * sender's change before a segment's row, the receiver's after the row of
+ * the copy it evidently received (found by looking ahead for its ACK).
+ */
+#include "capinfer.h"
+
+#include "ladder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+#define OOO_DEFAULT_NS 3000000ull /* out-of-order if a hole fills this fast */
+
+static const char WHY_MID[] = "capture starts mid-connection: ESTABLISHED "
+                              "assumed";
+static const char WHY_NOSYN[] = "capture starts after the SYN: state assumed";
+static const char WHY_NOANSWER[] = "the SYN is not answered in the capture: "
+                                   "state unknown";
+static const char WHY_UNACKED[] = "not acknowledged in the capture: it may "
+                                  "not have arrived";
+
+struct span {
+    int64_t lo, hi;
+};
+
+/* One direction's sequence space while marking. */
+struct dirtrack {
+    int known;
+    uint32_t max_seq; /* highest sequence end sent */
+    int64_t max_off;  /* the same, unwrapped */
+    uint64_t t_adv;   /* when max advanced last */
+    struct span *seen;
+    size_t nseen, capseen;
+    int ack_known;
+    uint32_t last_ack, max_ack;
+    uint16_t last_wnd;
+    unsigned dup_n;
+    int ws_known;
+    uint8_t ws;
+};
+
+static uint32_t seq_len(const synack_seg *s)
+{
+    return s->len + !!(s->flags & SYNACK_TH_SYN) + !!(s->flags & SYNACK_TH_FIN);
+}
+
+static int64_t off_of(const struct dirtrack *d, uint32_t seq)
+{
+    return d->max_off + (int32_t)(seq - d->max_seq);
+}
+
+static int seen_add(struct dirtrack *d, int64_t lo, int64_t hi)
+{
+    /* merge into the sorted, disjoint list */
+    size_t i = 0;
+    while (i < d->nseen && d->seen[i].hi < lo)
+        i++;
+    size_t j = i;
+    while (j < d->nseen && d->seen[j].lo <= hi) {
+        if (d->seen[j].lo < lo)
+            lo = d->seen[j].lo;
+        if (d->seen[j].hi > hi)
+            hi = d->seen[j].hi;
+        j++;
+    }
+    if (j == i) { /* insert at i */
+        if (d->nseen == d->capseen) {
+            size_t nc = d->capseen ? d->capseen * 2 : 16;
+            struct span *n = realloc(d->seen, nc * sizeof *n);
+            if (!n)
+                return -1;
+            d->seen = n;
+            d->capseen = nc;
+        }
+        memmove(&d->seen[i + 1], &d->seen[i], (d->nseen - i) * sizeof *d->seen);
+        d->nseen++;
+    } else if (j > i + 1) {
+        memmove(&d->seen[i + 1], &d->seen[j], (d->nseen - j) * sizeof *d->seen);
+        d->nseen -= j - i - 1;
+    }
+    d->seen[i].lo = lo;
+    d->seen[i].hi = hi;
+    return 0;
+}
+
+static int seen_covers(const struct dirtrack *d, int64_t lo, int64_t hi)
+{
+    for (size_t i = 0; i < d->nseen; i++)
+        if (d->seen[i].lo <= lo && hi <= d->seen[i].hi)
+            return 1;
+    return 0;
+}
+
+const char *capinfer_state_name(int state)
+{
+    return state < 0 ? "?" : synack_state_name(state);
+}
+
+/* ---- pass 1: marks and counters ------------------------------------------ */
+
+static void find_vantage(struct capinfer *ci)
+{
+    const struct capconn *c = ci->conn;
+    size_t syn = CAPINFER_NONE, sa = CAPINFER_NONE, ack = CAPINFER_NONE;
+    for (size_t i = 0; i < c->nsegs; i++) {
+        const synack_seg *s = &c->segs[i].p.seg;
+        int f = s->flags & (SYNACK_TH_SYN | SYNACK_TH_ACK | SYNACK_TH_RST);
+        if (syn == CAPINFER_NONE) {
+            if (f == SYNACK_TH_SYN && c->segs[i].from == 0)
+                syn = i;
+        } else if (sa == CAPINFER_NONE) {
+            if (f == (SYNACK_TH_SYN | SYNACK_TH_ACK) && c->segs[i].from == 1)
+                sa = i;
+        } else if (c->segs[i].from == 0 && (f & SYNACK_TH_ACK) &&
+                   !(f & SYNACK_TH_SYN)) {
+            ack = i;
+            break;
+        }
+    }
+    if (ack == CAPINFER_NONE)
+        return;
+    uint64_t d1 = c->segs[sa].p.t_ns - c->segs[syn].p.t_ns;
+    uint64_t d2 = c->segs[ack].p.t_ns - c->segs[sa].p.t_ns;
+    ci->rtt_ns = d1 + d2;
+    if (d1 > 4 * d2)
+        ci->vantage = CAPINFER_NEAR_A;
+    else if (d2 > 4 * d1)
+        ci->vantage = CAPINFER_NEAR_B;
+}
+
+static uint64_t scaled(const struct dirtrack *me, const struct dirtrack *peer,
+                       const synack_seg *s)
+{
+    uint64_t w = s->wnd;
+    if (!(s->flags & SYNACK_TH_SYN) && me->ws_known && peer->ws_known)
+        w <<= me->ws;
+    return w;
+}
+
+static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
+{
+    const struct capconn *c = ci->conn;
+    uint64_t ooo_ns = ci->rtt_ns ? ci->rtt_ns / 2 : OOO_DEFAULT_NS;
+    for (size_t i = 0; i < c->nsegs; i++) {
+        const struct capconn_seg *g = &c->segs[i];
+        const synack_seg *s = &g->p.seg;
+        int x = g->from;
+        struct dirtrack *me = &dir[x], *peer = &dir[!x];
+        struct capinfer_side *sd = &ci->side[x];
+        unsigned m = 0;
+        uint32_t sl = seq_len(s);
+        if (!sd->segs)
+            sd->first_ns = g->p.t_ns;
+        sd->segs++;
+        sd->last_ns = g->p.t_ns;
+        sd->bytes += s->len;
+        if (s->flags & SYNACK_TH_SYN) {
+            me->ws_known = s->has_ws;
+            me->ws = s->ws;
+            sd->syn_sent = 1;
+        }
+        if (s->flags & SYNACK_TH_FIN)
+            sd->fin_sent = 1;
+        if (s->flags & SYNACK_TH_RST) {
+            m |= LADDER_RST;
+            sd->rst_sent = 1;
+        }
+        int bare = (s->flags & ~SYNACK_TH_PSH) == SYNACK_TH_ACK;
+        int peer_zero = peer->ack_known && peer->last_wnd == 0;
+        if (!me->known) {
+            me->known = 1;
+            me->max_seq = s->seq;
+            me->max_off = 0;
+            me->t_adv = g->p.t_ns;
+        }
+        if (!(s->flags & SYNACK_TH_RST)) {
+            int64_t lo = off_of(me, s->seq), hi = lo + sl;
+            if (bare && s->len <= 1 && lo + 1 == me->max_off && i > 0) {
+                (void)hi;
+                m |= peer_zero ? LADDER_WINPROBE : LADDER_KEEPALIVE;
+            } else if (sl) {
+                if (lo > me->max_off) {
+                    m |= LADDER_MISSING;
+                } else if (lo < me->max_off) {
+                    int64_t top = hi < me->max_off ? hi : me->max_off;
+                    if (seen_covers(me, lo, top) ||
+                        g->p.t_ns - me->t_adv >= ooo_ns)
+                        m |= LADDER_RETRANS;
+                    else
+                        m |= LADDER_OOO;
+                }
+                if (peer_zero && s->len == 1 && lo == me->max_off)
+                    m |= LADDER_WINPROBE;
+                if (seen_add(me, lo, hi) != 0)
+                    return -1;
+                if (hi > me->max_off) {
+                    me->max_off = hi;
+                    me->max_seq = s->seq + sl;
+                    me->t_adv = g->p.t_ns;
+                }
+            }
+        }
+        if ((s->flags & SYNACK_TH_ACK) && !(s->flags & SYNACK_TH_RST)) {
+            int same = me->ack_known && s->ack == me->last_ack;
+            int outstanding = peer->known && SEQ_LT(s->ack, peer->max_seq);
+            if (bare && s->len == 0 && same &&
+                !(m & (LADDER_KEEPALIVE | LADDER_WINPROBE))) {
+                if (s->wnd != me->last_wnd)
+                    m |= LADDER_WINUPDATE;
+                else if (outstanding) {
+                    me->dup_n++;
+                    m |= LADDER_DUPACK | LADDER_DUPACK_N(me->dup_n);
+                    sd->dupacks++;
+                }
+            }
+            if (!same)
+                me->dup_n = 0;
+            if (peer->known && !SEQ_GEQ(peer->max_seq, s->ack))
+                m |= LADDER_ACKUNSEEN;
+            if (!me->ack_known || SEQ_LT(me->max_ack, s->ack))
+                me->max_ack = s->ack;
+            me->ack_known = 1;
+            me->last_ack = s->ack;
+            me->last_wnd = s->wnd;
+            sd->last_wnd = scaled(me, peer, s);
+            sd->wnd_known = 1;
+            if (s->wnd == 0 && !(s->flags & SYNACK_TH_SYN)) {
+                m |= LADDER_ZEROWIN;
+                sd->zero_windows++;
+            }
+        }
+        if (m & LADDER_RETRANS)
+            sd->retrans++;
+        if (m & LADDER_OOO)
+            sd->ooo++;
+        if (m & LADDER_KEEPALIVE)
+            sd->keepalives++;
+        if (m & LADDER_WINPROBE)
+            sd->probes++;
+        ci->marks[i] = m;
+    }
+    for (int x = 0; x < 2; x++) {
+        const struct dirtrack *me = &dir[x], *peer = &dir[!x];
+        if (me->known && peer->ack_known) {
+            int32_t d = (int32_t)(me->max_seq - peer->max_ack);
+            ci->side[x].unacked = d > 0 ? (uint64_t)d : 0;
+        } else if (me->known) {
+            ci->side[x].unacked = (uint64_t)me->max_off;
+        }
+    }
+    return 0;
+}
+
+/* ---- pass 2: states --------------------------------------------------------- */
+
+struct sched {
+    size_t at, seg;
+    int certain;
+};
+
+struct walker {
+    struct capinfer *ci;
+    const struct capconn *c;
+    int st[2], cert[2];
+    int syn_known[2], fin_known[2], fin_rcvd[2];
+    uint32_t syn_end[2], fin_end[2];
+    uint32_t exp_seq[2]; /* highest sequence end sent so far, per side */
+    int exp_known[2];
+    uint64_t wnd[2];     /* last window advertised (unscaled is enough) */
+    struct sched *q;
+    size_t nq, capq;
+    size_t capch;
+};
+
+static int add_change(struct walker *w, size_t k, int after, int side, int to,
+                      const char *verb, uint8_t flags, int certain,
+                      const char *why)
+{
+    struct capinfer *ci = w->ci;
+    if (w->st[side] == to && w->cert[side] >= certain)
+        return 0;
+    if (ci->nchanges == w->capch) {
+        size_t nc = w->capch ? w->capch * 2 : 16;
+        struct capinfer_change *n = realloc(ci->changes, nc * sizeof *n);
+        if (!n)
+            return -1;
+        ci->changes = n;
+        w->capch = nc;
+    }
+    struct capinfer_change *ch = &ci->changes[ci->nchanges++];
+    memset(ch, 0, sizeof *ch);
+    ch->t_ns = w->c->segs[k].p.t_ns;
+    ch->side = side;
+    ch->from = w->st[side];
+    ch->to = to;
+    char fl[32];
+    snprintf(ch->cause, sizeof ch->cause, "%s %s", verb,
+             synack_flags_str(flags, fl, sizeof fl));
+    ch->seg = k;
+    ch->after = after;
+    ch->certain = certain;
+    ch->why = certain ? NULL : why;
+    w->st[side] = to;
+    w->cert[side] = certain;
+    ci->side[side].since_ns = ch->t_ns;
+    return 0;
+}
+
+/* The first segment after i sent by `side`, or NONE. */
+static size_t next_from(const struct capconn *c, size_t i, int side)
+{
+    for (size_t j = i + 1; j < c->nsegs; j++)
+        if (c->segs[j].from == side)
+            return j;
+    return CAPINFER_NONE;
+}
+
+/* The first segment after i from `side` whose ACK covers `end`. */
+static size_t first_cover(const struct capconn *c, size_t i, int side,
+                          uint32_t end)
+{
+    for (size_t j = i + 1; j < c->nsegs; j++) {
+        const synack_seg *s = &c->segs[j].p.seg;
+        if (c->segs[j].from == side && (s->flags & SYNACK_TH_ACK) &&
+            SEQ_GEQ(s->ack, end))
+            return j;
+    }
+    return CAPINFER_NONE;
+}
+
+/* Where the receiver got the SYN or FIN of segment i (ending at `end`):
+ * the last segment of its sender before the receiver's covering ACK that
+ * carries sequence space below `end` (the FIN's retransmission, or data
+ * that filled a hole before it). NONE when never acknowledged. */
+static size_t delivery(const struct capconn *c, size_t i, uint32_t end)
+{
+    int x = c->segs[i].from;
+    size_t j = first_cover(c, i, !x, end);
+    if (j == CAPINFER_NONE)
+        return CAPINFER_NONE;
+    size_t d = i;
+    for (size_t k = i + 1; k < j; k++) {
+        const synack_seg *s = &c->segs[k].p.seg;
+        if (c->segs[k].from == x ? seq_len(s) && SEQ_LT(s->seq, end)
+                                 : !(s->flags & SYNACK_TH_RST))
+            d = k; /* a later copy, or the receiver still without it */
+    }
+    return d;
+}
+
+/* Was the ACK in segment i (covering the peer's control ending at `end`,
+ * a SYN or FIN) lost? Yes if the peer retransmits that control later and
+ * a later ACK covers it again. */
+static int ack_lost(const struct capconn *c, size_t i, uint32_t end,
+                    uint8_t ctl)
+{
+    int x = c->segs[i].from;
+    for (size_t m = i + 1; m < c->nsegs; m++) {
+        const synack_seg *s = &c->segs[m].p.seg;
+        if (c->segs[m].from != x && (s->flags & ctl) &&
+            s->seq + seq_len(s) == end)
+            return first_cover(c, m, x, end) != CAPINFER_NONE;
+    }
+    return 0;
+}
+
+static int synchronized(int st)
+{
+    return st >= SYNACK_ESTABLISHED;
+}
+
+/* The sender's own change, before segment k's row. */
+static int sender(struct walker *w, size_t k)
+{
+    const synack_seg *s = &w->c->segs[k].p.seg;
+    int x = w->c->segs[k].from;
+    int st = w->st[x];
+    if (s->flags & SYNACK_TH_RST) {
+        if (st != SYNACK_CLOSED)
+            return add_change(w, k, 0, x, SYNACK_CLOSED, "snd", s->flags, 1,
+                              NULL);
+        return 0;
+    }
+    if (s->flags & SYNACK_TH_SYN) {
+        if (!w->syn_known[x]) {
+            w->syn_known[x] = 1;
+            w->syn_end[x] = s->seq + 1;
+        }
+        if (!(s->flags & SYNACK_TH_ACK)) {
+            if (st == SYNACK_CLOSED || st == SYNACK_LISTEN || st < 0)
+                return add_change(w, k, 0, x, SYNACK_SYN_SENT, "snd",
+                                  s->flags, 1, NULL);
+        } else if (st == SYNACK_CLOSED || st == SYNACK_LISTEN || st < 0) {
+            return add_change(w, k, 0, x, SYNACK_SYN_RECEIVED, "snd",
+                              s->flags, 1, NULL);
+        }
+        return 0;
+    }
+    if ((s->flags & SYNACK_TH_FIN) && !w->fin_known[x]) {
+        w->fin_known[x] = 1;
+        w->fin_end[x] = s->seq + s->len + 1;
+        int to = -1;
+        if (st == SYNACK_ESTABLISHED || st == SYNACK_SYN_RECEIVED)
+            to = SYNACK_FIN_WAIT_1;
+        else if (st == SYNACK_CLOSE_WAIT)
+            to = SYNACK_LAST_ACK;
+        if (to >= 0)
+            return add_change(w, k, 0, x, to, "snd", s->flags, 1, NULL);
+    }
+    return 0;
+}
+
+/* Segment i from the other side arrives at `y`; its row is k. */
+static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
+{
+    const struct capconn *c = w->c;
+    const synack_seg *s = &c->segs[i].p.seg;
+    int x = !y, st = w->st[y];
+    uint8_t f = s->flags;
+    const char *why = certain ? NULL : WHY_UNACKED;
+    if (f & SYNACK_TH_RST) {
+        if (st < 0 || st == SYNACK_CLOSED || st == SYNACK_LISTEN)
+            return 0;
+        int ok;
+        if (st == SYNACK_SYN_SENT)
+            ok = (f & SYNACK_TH_ACK) && w->syn_known[y] &&
+                 s->ack == w->syn_end[y];
+        else if (!w->exp_known[x] || s->seq == w->exp_seq[x])
+            ok = 1;
+        else {
+            /* not exactly the next byte: in the window it is answered by
+             * a challenge ACK (RFC 5961) and ignored */
+            size_t r = next_from(c, i, y);
+            int challenge =
+                r != CAPINFER_NONE &&
+                (c->segs[r].p.seg.flags & ~SYNACK_TH_PSH) == SYNACK_TH_ACK &&
+                c->segs[r].p.seg.len == 0;
+            if (challenge)
+                w->ci->marks[r] |= LADDER_CHALLENGE;
+            uint32_t d = s->seq - w->exp_seq[x];
+            uint64_t win = (uint64_t)w->wnd[y] << 14;
+            ok = !challenge && d < (win ? win : 1);
+        }
+        if (ok)
+            return add_change(w, k, 1, y, SYNACK_CLOSED, "rcv", f, 1, NULL);
+        return 0;
+    }
+    if (f & SYNACK_TH_SYN) {
+        if (!(f & SYNACK_TH_ACK)) {
+            if (synchronized(st)) {
+                size_t r = next_from(c, i, y);
+                if (r != CAPINFER_NONE &&
+                    (c->segs[r].p.seg.flags & ~SYNACK_TH_PSH) ==
+                        SYNACK_TH_ACK)
+                    w->ci->marks[r] |= LADDER_CHALLENGE;
+                return 0;
+            }
+            size_t r = next_from(c, i, y);
+            int answered =
+                r != CAPINFER_NONE &&
+                (c->segs[r].p.seg.flags & (SYNACK_TH_SYN | SYNACK_TH_RST)) ==
+                    SYNACK_TH_SYN;
+            if (st == SYNACK_SYN_SENT || answered)
+                return add_change(w, k, 1, y, SYNACK_SYN_RECEIVED, "rcv", f,
+                                  certain, why);
+            return 0;
+        }
+        if ((st == SYNACK_SYN_SENT || st == SYNACK_SYN_RECEIVED) &&
+            w->syn_known[y] && SEQ_GEQ(s->ack, w->syn_end[y]))
+            return add_change(w, k, 1, y, SYNACK_ESTABLISHED, "rcv", f,
+                              certain, why);
+        return 0;
+    }
+    int to = st;
+    if ((f & SYNACK_TH_ACK) && st >= 0) {
+        int syn_cov = w->syn_known[y] && SEQ_GEQ(s->ack, w->syn_end[y]);
+        int fin_cov = w->fin_known[y] && SEQ_GEQ(s->ack, w->fin_end[y]);
+        if (st == SYNACK_SYN_RECEIVED && syn_cov &&
+            !ack_lost(c, i, w->syn_end[y], SYNACK_TH_SYN))
+            to = SYNACK_ESTABLISHED;
+        if (fin_cov && !ack_lost(c, i, w->fin_end[y], SYNACK_TH_FIN)) {
+            if (to == SYNACK_FIN_WAIT_1)
+                to = SYNACK_FIN_WAIT_2;
+            else if (to == SYNACK_CLOSING)
+                to = SYNACK_TIME_WAIT;
+            else if (to == SYNACK_LAST_ACK)
+                to = SYNACK_CLOSED;
+        }
+        if (fin_cov)
+            w->ci->side[y].fin_acked = 1;
+    }
+    if ((f & SYNACK_TH_FIN) && !w->fin_rcvd[y]) {
+        w->fin_rcvd[y] = 1;
+        if (to == SYNACK_ESTABLISHED || to == SYNACK_SYN_RECEIVED)
+            to = SYNACK_CLOSE_WAIT;
+        else if (to == SYNACK_FIN_WAIT_1)
+            to = SYNACK_CLOSING;
+        else if (to == SYNACK_FIN_WAIT_2)
+            to = SYNACK_TIME_WAIT;
+    }
+    if (to != st)
+        return add_change(w, k, 1, y, to, "rcv", f, certain, why);
+    return 0;
+}
+
+static int schedule(struct walker *w, size_t at, size_t seg, int certain)
+{
+    if (w->nq == w->capq) {
+        size_t nc = w->capq ? w->capq * 2 : 8;
+        struct sched *n = realloc(w->q, nc * sizeof *n);
+        if (!n)
+            return -1;
+        w->q = n;
+        w->capq = nc;
+    }
+    w->q[w->nq++] = (struct sched){.at = at, .seg = seg, .certain = certain};
+    return 0;
+}
+
+static void initial_states(struct walker *w)
+{
+    struct capinfer *ci = w->ci;
+    const struct capconn *c = w->c;
+    const synack_seg *s = &c->segs[0].p.seg;
+    int f = s->flags & (SYNACK_TH_SYN | SYNACK_TH_ACK | SYNACK_TH_RST);
+    const char *why = NULL;
+    if (f == SYNACK_TH_SYN) {
+        w->st[0] = SYNACK_CLOSED;
+        w->cert[0] = 1;
+        size_t r = next_from(c, 0, 1);
+        int rf = r == CAPINFER_NONE ? -1 : c->segs[r].p.seg.flags;
+        if (rf >= 0 && (rf & SYNACK_TH_RST)) {
+            w->st[1] = SYNACK_CLOSED; /* no listener */
+            w->cert[1] = 1;
+        } else if (rf >= 0 && (rf & SYNACK_TH_SYN) && (rf & SYNACK_TH_ACK)) {
+            w->st[1] = SYNACK_LISTEN;
+            w->cert[1] = 1;
+        } else if (rf >= 0 && (rf & SYNACK_TH_SYN)) {
+            w->st[1] = SYNACK_CLOSED; /* simultaneous open */
+            w->cert[1] = 1;
+        } else {
+            w->st[1] = -1;
+            w->cert[1] = 0;
+            why = WHY_NOANSWER;
+        }
+    } else if (f == (SYNACK_TH_SYN | SYNACK_TH_ACK)) {
+        w->st[0] = SYNACK_SYN_SENT;
+        w->st[1] = SYNACK_SYN_RECEIVED;
+        w->cert[0] = w->cert[1] = 0;
+        w->syn_known[0] = 1;
+        w->syn_end[0] = s->ack;
+        why = WHY_NOSYN;
+        ci->mid_connection = 1;
+    } else {
+        w->st[0] = w->st[1] = SYNACK_ESTABLISHED;
+        w->cert[0] = w->cert[1] = 0;
+        why = WHY_MID;
+        ci->mid_connection = 1;
+    }
+    for (int x = 0; x < 2; x++) {
+        ci->side[x].initial = w->st[x];
+        ci->side[x].initial_certain = w->cert[x];
+        ci->side[x].initial_why = w->cert[x] ? NULL : why;
+        ci->side[x].since_ns = c->segs[0].p.t_ns;
+    }
+}
+
+static int state_pass(struct capinfer *ci)
+{
+    const struct capconn *c = ci->conn;
+    struct walker w;
+    memset(&w, 0, sizeof w);
+    w.ci = ci;
+    w.c = c;
+    initial_states(&w);
+    int rc = 0;
+    for (size_t k = 0; k < c->nsegs && rc == 0; k++) {
+        const synack_seg *s = &c->segs[k].p.seg;
+        int x = c->segs[k].from;
+        rc = sender(&w, k);
+        if (rc)
+            break;
+        /* what the receiver does with it, now or at a later copy */
+        uint32_t sl = seq_len(s);
+        int ctl = (s->flags & (SYNACK_TH_SYN | SYNACK_TH_FIN)) &&
+                  !(s->flags & SYNACK_TH_RST);
+        int fresh = !(ci->marks[k] & LADDER_RETRANS);
+        if (ctl && fresh) {
+            size_t d = delivery(c, k, s->seq + sl);
+            rc = d == CAPINFER_NONE ? schedule(&w, k, k, 0)
+                                    : schedule(&w, d, k, 1);
+        } else if (!ctl) {
+            rc = schedule(&w, k, k, 1);
+        }
+        if (s->flags & SYNACK_TH_ACK)
+            w.wnd[x] = s->wnd;
+        if (!(s->flags & SYNACK_TH_RST) &&
+            (!w.exp_known[x] || SEQ_LT(w.exp_seq[x], s->seq + sl))) {
+            w.exp_seq[x] = s->seq + sl;
+            w.exp_known[x] = 1;
+        }
+        /* every receipt due at this row, in the order they were sent */
+        for (size_t q = 0; q < w.nq && rc == 0; q++) {
+            if (w.q[q].at != k)
+                continue;
+            size_t i = w.q[q].seg;
+            rc = receive(&w, i, k, !c->segs[i].from, w.q[q].certain);
+        }
+        /* drop what is done */
+        size_t o = 0;
+        for (size_t q = 0; q < w.nq; q++)
+            if (w.q[q].at > k)
+                w.q[o++] = w.q[q];
+        w.nq = o;
+    }
+    for (int x = 0; x < 2; x++) {
+        ci->side[x].state = w.st[x];
+        ci->side[x].certain = w.cert[x];
+    }
+    free(w.q);
+    return rc;
+}
+
+int capinfer_run(const struct capconn *conn, struct capinfer *out)
+{
+    memset(out, 0, sizeof *out);
+    out->conn = conn;
+    for (int x = 0; x < 2; x++) {
+        out->side[x].initial = out->side[x].state = -1;
+    }
+    if (!conn->nsegs)
+        return 0;
+    out->first_ns = conn->segs[0].p.t_ns;
+    out->last_ns = conn->segs[conn->nsegs - 1].p.t_ns;
+    out->marks = calloc(conn->nsegs, sizeof *out->marks);
+    if (!out->marks)
+        return -1;
+    find_vantage(out);
+    struct dirtrack dir[2];
+    memset(dir, 0, sizeof dir);
+    int rc = mark_pass(out, dir);
+    free(dir[0].seen);
+    free(dir[1].seen);
+    if (rc == 0)
+        rc = state_pass(out);
+    if (rc != 0) {
+        capinfer_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void capinfer_free(struct capinfer *ci)
+{
+    free(ci->changes);
+    free(ci->marks);
+    memset(ci, 0, sizeof *ci);
+}
+
+int capinfer_state_at(const struct capinfer *ci, int side, uint64_t t_ns,
+                      int *certain)
+{
+    int st = ci->side[side & 1].initial;
+    int cert = ci->side[side & 1].initial_certain;
+    for (size_t i = 0; i < ci->nchanges; i++) {
+        const struct capinfer_change *ch = &ci->changes[i];
+        if (ch->t_ns > t_ns)
+            break;
+        if (ch->side == (side & 1)) {
+            st = ch->to;
+            cert = ch->certain;
+        }
+    }
+    if (certain)
+        *certain = cert;
+    return st;
+}
