@@ -25,6 +25,8 @@ static const char WHY_MID[] = "capture starts mid-connection: ESTABLISHED "
 static const char WHY_NOSYN[] = "capture starts after the SYN: state assumed";
 static const char WHY_NOANSWER[] = "the SYN is not answered in the capture: "
                                    "state unknown";
+static const char WHY_SILENT[] = "the peer had stopped answering before "
+                                  "this RST: it may not have arrived";
 static const char WHY_UNACKED[] = "not acknowledged in the capture: it may "
                                   "not have arrived";
 
@@ -46,6 +48,7 @@ struct dirtrack {
     unsigned dup_n;
     int ws_known;
     uint8_t ws;
+    unsigned syns; /* 1: a SYN seen, 2: a SYN,ACK seen */
 };
 
 static uint32_t seq_len(const synack_seg *s)
@@ -190,6 +193,12 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
             } else if (sl) {
                 if (lo > me->max_off) {
                     m |= LADDER_MISSING;
+                } else if (s->flags & SYNACK_TH_SYN) {
+                    /* a simultaneous open's SYN,ACK repeats the SYN's
+                     * sequence number without being a retransmission */
+                    unsigned kind = s->flags & SYNACK_TH_ACK ? 2u : 1u;
+                    if (me->syns & kind)
+                        m |= LADDER_RETRANS;
                 } else if (lo < me->max_off) {
                     int64_t top = hi < me->max_off ? hi : me->max_off;
                     if (seen_covers(me, lo, top) ||
@@ -200,6 +209,8 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
                 }
                 if (peer_zero && s->len == 1 && lo == me->max_off)
                     m |= LADDER_WINPROBE;
+                if (s->flags & SYNACK_TH_SYN)
+                    me->syns |= s->flags & SYNACK_TH_ACK ? 2u : 1u;
                 if (seen_add(me, lo, hi) != 0)
                     return -1;
                 if (hi > me->max_off) {
@@ -286,8 +297,8 @@ static int add_change(struct walker *w, size_t k, int after, int side, int to,
                       const char *why)
 {
     struct capinfer *ci = w->ci;
-    if (w->st[side] == to && w->cert[side] >= certain)
-        return 0;
+    if (w->st[side] == to && (certain || !w->cert[side]))
+        return 0; /* no change, or only a doubt about an unchanged state */
     if (ci->nchanges == w->capch) {
         size_t nc = w->capch ? w->capch * 2 : 16;
         struct capinfer_change *n = realloc(ci->changes, nc * sizeof *n);
@@ -419,6 +430,64 @@ static int sender(struct walker *w, size_t k)
     return 0;
 }
 
+/* Had `y` stopped answering before segment i (its sender's unanswered
+ * retransmissions or probes since y's last segment, and nothing from y
+ * after it)? Then i may not have reached y. */
+static int peer_silent(const struct walker *w, size_t i, int y)
+{
+    const struct capconn *c = w->c;
+    if (next_from(c, i, y) != CAPINFER_NONE)
+        return 0;
+    unsigned probes = 0;
+    for (size_t k = i; k-- > 0;) {
+        if (c->segs[k].from == y)
+            break;
+        if (w->ci->marks[k] &
+            (LADDER_RETRANS | LADDER_KEEPALIVE | LADDER_WINPROBE))
+            probes++;
+    }
+    return probes >= 2;
+}
+
+/* How long after a segment from x the capture may still show segments y
+ * sent before that segment reached it (y's segments in flight). */
+static uint64_t inflight_ns(const struct capinfer *ci)
+{
+    return ci->rtt_ns ? 2 * ci->rtt_ns + 1000000ull : 10000000ull;
+}
+
+/* Did y go on sending (not only its segments in flight) after the RST i?
+ * Then the RST did not reach it (lost, or out of its window). */
+static int rst_ignored(const struct walker *w, size_t i, int y)
+{
+    const struct capconn *c = w->c;
+    for (size_t j = i + 1; j < c->nsegs; j++) {
+        if (c->segs[j].from != y || (c->segs[j].p.seg.flags & SYNACK_TH_RST))
+            continue;
+        if (c->segs[j].p.t_ns - c->segs[i].p.t_ns > inflight_ns(w->ci))
+            return 1;
+    }
+    return 0;
+}
+
+/* The row after which a RST (segment i) reaches y: after y's segments that
+ * were evidently in flight toward the capture point when it was sent. */
+static size_t rst_delivery(const struct walker *w, size_t i)
+{
+    const struct capconn *c = w->c;
+    int y = !c->segs[i].from;
+    if (w->ci->vantage == (y ? CAPINFER_NEAR_B : CAPINFER_NEAR_A))
+        return i;
+    size_t d = i;
+    for (size_t j = i + 1; j < c->nsegs; j++) {
+        if (c->segs[j].p.t_ns - c->segs[i].p.t_ns > inflight_ns(w->ci))
+            break;
+        if (c->segs[j].from == y && !(c->segs[j].p.seg.flags & SYNACK_TH_RST))
+            d = j;
+    }
+    return d;
+}
+
 /* Segment i from the other side arrives at `y`; its row is k. */
 static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
 {
@@ -450,9 +519,15 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
             uint64_t win = (uint64_t)w->wnd[y] << 14;
             ok = !challenge && d < (win ? win : 1);
         }
-        if (ok)
-            return add_change(w, k, 1, y, SYNACK_CLOSED, "rcv", f, 1, NULL);
-        return 0;
+        if (!ok)
+            return 0;
+        if (rst_ignored(w, i, y))
+            return add_change(w, k, 1, y, st, "still talks after", f, 1,
+                              NULL);
+        if (peer_silent(w, i, y))
+            return add_change(w, k, 1, y, st, "no answer to", f, 0,
+                              WHY_SILENT);
+        return add_change(w, k, 1, y, SYNACK_CLOSED, "rcv", f, 1, NULL);
     }
     if (f & SYNACK_TH_SYN) {
         if (!(f & SYNACK_TH_ACK)) {
@@ -598,6 +673,8 @@ static int state_pass(struct capinfer *ci)
             size_t d = delivery(c, k, s->seq + sl);
             rc = d == CAPINFER_NONE ? schedule(&w, k, k, 0)
                                     : schedule(&w, d, k, 1);
+        } else if (s->flags & SYNACK_TH_RST) {
+            rc = schedule(&w, rst_delivery(&w, k), k, 1);
         } else if (!ctl) {
             rc = schedule(&w, k, k, 1);
         }

@@ -151,7 +151,7 @@ static int parse(int argc, char **argv, struct dopts *o)
     optind = 1;
     int c;
     char buf[64];
-    while ((c = getopt_long(argc, argv, "+:Sh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":Sh", lo, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
