@@ -49,6 +49,13 @@ struct dirtrack {
     int ws_known;
     uint8_t ws;
     unsigned syns; /* 1: a SYN seen, 2: a SYN,ACK seen */
+    /* round-trip samples: fresh segments waiting for the peer's ACK */
+    struct pend {
+        uint32_t end;
+        uint64_t t;
+    } pend[64];
+    size_t npend;
+    uint64_t rtt_min; /* 0: no sample */
 };
 
 static uint32_t seq_len(const synack_seg *s)
@@ -117,11 +124,14 @@ static void find_vantage(struct capinfer *ci)
     for (size_t i = 0; i < c->nsegs; i++) {
         const synack_seg *s = &c->segs[i].p.seg;
         int f = s->flags & (SYNACK_TH_SYN | SYNACK_TH_ACK | SYNACK_TH_RST);
-        if (syn == CAPINFER_NONE) {
+        if (sa == CAPINFER_NONE) {
+            /* the last copy of the SYN before the SYN,ACK: the round trip
+             * is the answer's, not the retransmission timer's */
             if (f == SYNACK_TH_SYN && c->segs[i].from == 0)
                 syn = i;
-        } else if (sa == CAPINFER_NONE) {
-            if (f == (SYNACK_TH_SYN | SYNACK_TH_ACK) && c->segs[i].from == 1)
+            else if (syn != CAPINFER_NONE &&
+                     f == (SYNACK_TH_SYN | SYNACK_TH_ACK) &&
+                     c->segs[i].from == 1)
                 sa = i;
         } else if (c->segs[i].from == 0 && (f & SYNACK_TH_ACK) &&
                    !(f & SYNACK_TH_SYN)) {
@@ -147,6 +157,33 @@ static uint64_t scaled(const struct dirtrack *me, const struct dirtrack *peer,
     if (!(s->flags & SYNACK_TH_SYN) && me->ws_known && peer->ws_known)
         w <<= me->ws;
     return w;
+}
+
+/* Karn's rule on the capture: a segment sent once, answered by the peer's
+ * ACK covering it, gives the time from the capture point to the peer and
+ * back. A retransmission spoils what is pending. */
+static void rtt_sample(struct dirtrack *me, struct dirtrack *peer,
+                       const synack_seg *s, uint32_t sl, unsigned m,
+                       uint64_t t)
+{
+    if (m & (LADDER_RETRANS | LADDER_OOO | LADDER_KEEPALIVE |
+             LADDER_WINPROBE))
+        me->npend = 0;
+    else if (sl && !(s->flags & SYNACK_TH_RST) &&
+             me->npend < sizeof me->pend / sizeof me->pend[0])
+        me->pend[me->npend++] = (struct pend){s->seq + sl, t};
+    if (!(s->flags & SYNACK_TH_ACK) || (s->flags & SYNACK_TH_RST))
+        return;
+    size_t n = 0;
+    while (n < peer->npend && SEQ_GEQ(s->ack, peer->pend[n].end))
+        n++;
+    if (!n)
+        return;
+    uint64_t d = t - peer->pend[n - 1].t;
+    if (!peer->rtt_min || d < peer->rtt_min)
+        peer->rtt_min = d ? d : 1;
+    memmove(peer->pend, peer->pend + n, (peer->npend - n) * sizeof *peer->pend);
+    peer->npend -= n;
 }
 
 static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
@@ -249,6 +286,7 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
                 sd->zero_windows++;
             }
         }
+        rtt_sample(me, peer, s, sl, m, g->p.t_ns);
         if (m & LADDER_RETRANS)
             sd->retrans++;
         if (m & LADDER_OOO)
@@ -258,6 +296,15 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
         if (m & LADDER_WINPROBE)
             sd->probes++;
         ci->marks[i] = m;
+    }
+    for (int x = 0; x < 2; x++)
+        ci->ack_rtt_ns[x] = dir[x].rtt_min;
+    if (dir[0].rtt_min && dir[1].rtt_min) {
+        uint64_t a = dir[0].rtt_min, b = dir[1].rtt_min;
+        ci->rtt_ns = a + b;
+        ci->vantage = a > 4 * b   ? CAPINFER_NEAR_A
+                      : b > 4 * a ? CAPINFER_NEAR_B
+                                  : CAPINFER_UNKNOWN;
     }
     for (int x = 0; x < 2; x++) {
         const struct dirtrack *me = &dir[x], *peer = &dir[!x];
@@ -290,6 +337,7 @@ struct walker {
     struct sched *q;
     size_t nq, capq;
     size_t capch;
+    size_t first_copy; /* receive(): the first copy of what arrives */
 };
 
 static int add_change(struct walker *w, size_t k, int after, int side, int to,
@@ -310,6 +358,10 @@ static int add_change(struct walker *w, size_t k, int after, int side, int to,
     struct capinfer_change *ch = &ci->changes[ci->nchanges++];
     memset(ch, 0, sizeof *ch);
     ch->t_ns = w->c->segs[k].p.t_ns;
+    /* a receipt may have come with any copy from the first one on */
+    ch->t_first_ns = after && w->first_copy < k
+                         ? w->c->segs[w->first_copy].p.t_ns
+                         : ch->t_ns;
     ch->side = side;
     ch->from = w->st[side];
     ch->to = to;
@@ -368,18 +420,24 @@ static size_t delivery(const struct capconn *c, size_t i, uint32_t end)
     return d;
 }
 
-/* Was the ACK in segment i (covering the peer's control ending at `end`,
- * a SYN or FIN) lost? Yes if the peer retransmits that control later and
- * a later ACK covers it again. */
-static int ack_lost(const struct capconn *c, size_t i, uint32_t end,
-                    uint8_t ctl)
+/* Was the ACK in segment i (covering the peer's sequence space up to
+ * `end`, its SYN or FIN) lost? Yes if the peer later sends again something
+ * below `end` (not just what was in flight when the ACK was sent) and a
+ * later ACK covers it again. */
+static uint64_t inflight_ns(const struct capinfer *ci, int x);
+
+static int ack_lost(const struct capinfer *ci, size_t i, uint32_t end)
 {
+    const struct capconn *c = ci->conn;
     int x = c->segs[i].from;
     for (size_t m = i + 1; m < c->nsegs; m++) {
         const synack_seg *s = &c->segs[m].p.seg;
-        if (c->segs[m].from != x && (s->flags & ctl) &&
-            s->seq + seq_len(s) == end)
-            return first_cover(c, m, x, end) != CAPINFER_NONE;
+        if (c->segs[m].from == x || !seq_len(s) ||
+            (s->flags & SYNACK_TH_RST) || !SEQ_LT(s->seq, end))
+            continue;
+        if (c->segs[m].p.t_ns - c->segs[i].p.t_ns <= inflight_ns(ci, x))
+            continue;
+        return first_cover(c, m, x, end) != CAPINFER_NONE;
     }
     return 0;
 }
@@ -451,9 +509,10 @@ static int peer_silent(const struct walker *w, size_t i, int y)
 
 /* How long after a segment from x the capture may still show segments y
  * sent before that segment reached it (y's segments in flight). */
-static uint64_t inflight_ns(const struct capinfer *ci)
+static uint64_t inflight_ns(const struct capinfer *ci, int x)
 {
-    return ci->rtt_ns ? 2 * ci->rtt_ns + 1000000ull : 10000000ull;
+    uint64_t r = ci->ack_rtt_ns[x & 1] ? ci->ack_rtt_ns[x & 1] : ci->rtt_ns;
+    return r ? 2 * r + 1000000ull : 10000000ull;
 }
 
 /* Did y go on sending (not only its segments in flight) after the RST i?
@@ -464,7 +523,7 @@ static int rst_ignored(const struct walker *w, size_t i, int y)
     for (size_t j = i + 1; j < c->nsegs; j++) {
         if (c->segs[j].from != y || (c->segs[j].p.seg.flags & SYNACK_TH_RST))
             continue;
-        if (c->segs[j].p.t_ns - c->segs[i].p.t_ns > inflight_ns(w->ci))
+        if (c->segs[j].p.t_ns - c->segs[i].p.t_ns > inflight_ns(w->ci, !y))
             return 1;
     }
     return 0;
@@ -480,7 +539,7 @@ static size_t rst_delivery(const struct walker *w, size_t i)
         return i;
     size_t d = i;
     for (size_t j = i + 1; j < c->nsegs; j++) {
-        if (c->segs[j].p.t_ns - c->segs[i].p.t_ns > inflight_ns(w->ci))
+        if (c->segs[j].p.t_ns - c->segs[i].p.t_ns > inflight_ns(w->ci, !y))
             break;
         if (c->segs[j].from == y && !(c->segs[j].p.seg.flags & SYNACK_TH_RST))
             d = j;
@@ -560,9 +619,9 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
         int syn_cov = w->syn_known[y] && SEQ_GEQ(s->ack, w->syn_end[y]);
         int fin_cov = w->fin_known[y] && SEQ_GEQ(s->ack, w->fin_end[y]);
         if (st == SYNACK_SYN_RECEIVED && syn_cov &&
-            !ack_lost(c, i, w->syn_end[y], SYNACK_TH_SYN))
+            !ack_lost(w->ci, i, w->syn_end[y]))
             to = SYNACK_ESTABLISHED;
-        if (fin_cov && !ack_lost(c, i, w->fin_end[y], SYNACK_TH_FIN)) {
+        if (fin_cov && !ack_lost(w->ci, i, w->fin_end[y])) {
             if (to == SYNACK_FIN_WAIT_1)
                 to = SYNACK_FIN_WAIT_2;
             else if (to == SYNACK_CLOSING)
@@ -690,6 +749,7 @@ static int state_pass(struct capinfer *ci)
             if (w.q[q].at != k)
                 continue;
             size_t i = w.q[q].seg;
+            w.first_copy = i;
             rc = receive(&w, i, k, !c->segs[i].from, w.q[q].certain);
         }
         /* drop what is done */

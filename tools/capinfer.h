@@ -16,8 +16,10 @@
  *  - A pure ACK that the peer answers by retransmitting what it acked was
  *    evidently lost: the next ACK covering it takes effect instead.
  *  - Times are capture times. The capture point (near A, near B, or
- *    between: capinfer.vantage, from the handshake's gaps) decides nothing
- *    here but is reported: near A, B's changes really happen up to one
+ *    between: capinfer.vantage, from the ACK delays each way) sets how long
+ *    the peer's segments may still be in flight after a segment passed
+ *    (an ACK the peer answers later by retransmitting was lost; a RST the
+ *    peer answers later was not received); it is reported too: near A, B's changes really happen up to one
  *    one-way delay after the time shown, and the other way round.
  *  - Initial states: a SYN first: A CLOSED; B LISTEN if it answers with
  *    SYN,ACK, CLOSED if it answers with RST (no listener), unknown if it
@@ -51,6 +53,9 @@ enum capinfer_vantage {
 /* One state change of one side. */
 struct capinfer_change {
     uint64_t t_ns;  /* capture time of the segment it belongs to */
+    uint64_t t_first_ns; /* a receipt: the first copy's time; the change
+                            happened between it and t_ns (the capture does
+                            not show which copy arrived). Else t_ns. */
     int side;       /* 0: A, 1: B */
     int from, to;   /* enum synack_state; -1: unknown */
     char cause[40]; /* "snd SYN", "rcv FIN,ACK", "rcv RST", ... */
@@ -93,7 +98,13 @@ struct capinfer {
     unsigned *marks; /* per segment: LADDER_* bits (ladder.h) */
     int mid_connection; /* no SYN in the capture */
     int vantage;        /* enum capinfer_vantage */
-    uint64_t rtt_ns;    /* the handshake's round trip (0: unknown) */
+    uint64_t rtt_ns;    /* round trip A-B-A (0: unknown): the sum of the
+                           two below, else the handshake's */
+    uint64_t ack_rtt_ns[2]; /* [x]: least time from a segment of x (sent
+                               once) to the peer's ACK of it, i.e. from the
+                               capture point to the peer and back (0: no
+                               sample). Near A, [0] is the round trip and
+                               [1] about zero. */
     uint64_t first_ns, last_ns; /* the connection's first and last segment */
 };
 

@@ -363,12 +363,19 @@ static int draw_text(const struct capconn *c, const struct capinfer *ci,
             while (ch < ci->nchanges && ci->changes[ch].seg == k &&
                    ci->changes[ch].after == after) {
                 const struct capinfer_change *x = &ci->changes[ch++];
-                char det[160];
+                char det[200], tf[32];
+                det[0] = '\0';
                 if (!x->certain)
                     snprintf(det, sizeof det, "[uncertain: %s]",
                              x->why ? x->why : "no direct evidence");
+                else if (x->t_first_ns < x->t_ns)
+                    snprintf(det, sizeof det,
+                             "[since %s: which copy arrived is not in the "
+                             "capture]",
+                             ladder_fmt_time(x->t_first_ns - t0, tf,
+                                             sizeof tf));
                 ladder_state(l, x->t_ns - t0, x->side, x->to, x->cause,
-                             x->certain ? NULL : det);
+                             det[0] ? det : NULL);
             }
             if (!after)
                 ladder_segment(l, g->p.t_ns - t0, g->from, &g->p.seg,
@@ -523,6 +530,8 @@ static void json_conn(FILE *f, const struct capconn *c,
         const struct capinfer_change *x = &ci->changes[i];
         fprintf(f, "%s\n {\"t\":", i ? "," : "");
         jtime(f, x->t_ns);
+        fputs(",\"t_first\":", f);
+        jtime(f, x->t_first_ns);
         fprintf(f, ",\"side\":\"%c\",\"from\":", x->side ? 'B' : 'A');
         jstate(f, x->from);
         fputs(",\"to\":", f);
