@@ -255,6 +255,13 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
                     me->max_seq = s->seq + sl;
                     me->t_adv = g->p.t_ns;
                 }
+            } else if (lo > me->max_off) {
+                /* a bare ACK beyond what was seen: its sender sent
+                 * something the capture lacks (a lost FIN, say) */
+                m |= LADDER_MISSING;
+                me->max_off = lo;
+                me->max_seq = s->seq;
+                me->t_adv = g->p.t_ns;
             }
         }
         if ((s->flags & SYNACK_TH_ACK) && !(s->flags & SYNACK_TH_RST)) {
@@ -338,6 +345,7 @@ struct walker {
     size_t nq, capq;
     size_t capch;
     size_t first_copy; /* receive(): the first copy of what arrives */
+    unsigned ctl_seen[2]; /* 1 SYN, 2 SYN,ACK, 4 FIN seen from that side */
 };
 
 static int add_change(struct walker *w, size_t k, int after, int side, int to,
@@ -359,7 +367,9 @@ static int add_change(struct walker *w, size_t k, int after, int side, int to,
     memset(ch, 0, sizeof *ch);
     ch->t_ns = w->c->segs[k].p.t_ns;
     /* a receipt may have come with any copy from the first one on */
-    ch->t_first_ns = after && w->first_copy < k
+    ch->t_first_ns = after && w->first_copy < k &&
+                             w->c->segs[k].from ==
+                                 w->c->segs[w->first_copy].from
                          ? w->c->segs[w->first_copy].p.t_ns
                          : ch->t_ns;
     ch->side = side;
@@ -720,6 +730,13 @@ static int state_pass(struct capinfer *ci)
     for (size_t k = 0; k < c->nsegs && rc == 0; k++) {
         const synack_seg *s = &c->segs[k].p.seg;
         int x = c->segs[k].from;
+        /* a SYN, SYN,ACK or FIN the capture shows for the first time
+         * (even when it is a retransmission of one it lacks) */
+        unsigned kind = s->flags & SYNACK_TH_FIN              ? 4u
+                        : !(s->flags & SYNACK_TH_SYN)         ? 0u
+                        : (s->flags & SYNACK_TH_ACK) ? 2u : 1u;
+        int fresh = kind && !(w.ctl_seen[x] & kind);
+        w.ctl_seen[x] |= kind;
         rc = sender(&w, k);
         if (rc)
             break;
@@ -727,7 +744,6 @@ static int state_pass(struct capinfer *ci)
         uint32_t sl = seq_len(s);
         int ctl = (s->flags & (SYNACK_TH_SYN | SYNACK_TH_FIN)) &&
                   !(s->flags & SYNACK_TH_RST);
-        int fresh = !(ci->marks[k] & LADDER_RETRANS);
         if (ctl && fresh) {
             size_t d = delivery(c, k, s->seq + sl);
             rc = d == CAPINFER_NONE ? schedule(&w, k, k, 0)
