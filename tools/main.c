@@ -27,6 +27,9 @@ static const struct command commands[] = {
     {"listen", "on a TAP device: accept one connection, stdin/stdout (nc -l)",
      live_main},
     {"connect", "on a TAP device: connect, stdin/stdout (nc)", live_main},
+    {"bridge", "join two TAP devices through the impaired in-memory link "
+               "(Linux to Linux over synack's impairments)",
+     bridge_main},
     {"ss", "connections of every running synack process (like ss -tan)",
      ss_main},
     {"sysctl", "read or change tunables of a running synack process",

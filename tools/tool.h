@@ -17,6 +17,10 @@ int sim_main(int argc, char **argv);
  * names the subcommand. */
 int live_main(int argc, char **argv);
 
+/* `synack bridge ...` (tools/bridge.c): two TAP devices joined through the
+ * impaired in-memory link, no stack. */
+int bridge_main(int argc, char **argv);
+
 /* `synack ss ...` and `synack sysctl ...` (tools/ss.c, tools/sysctl.c):
  * clients of the control socket of running synack processes. */
 int ss_main(int argc, char **argv);

@@ -53,3 +53,6 @@ else()
   set_property(TEST interop_9_lossy_100m APPEND PROPERTY
     ENVIRONMENT "SYNACK_INTEROP_LOSSY_BYTES=16777216")
 endif()
+
+# Case 13: `synack bridge`, Linux to Linux through the impaired link.
+synack_interop(13-bridge 600)

@@ -31,6 +31,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PEER=("${PYTHON3:-python3}" "$HERE/peer.py")
 
 NS=
+EXTRA_NS=()
 TMP=
 PIDS=()
 _failed=1
@@ -93,19 +94,20 @@ _cleanup() {
     for p in "${PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null
     done
-    if [ -n "$NS" ]; then
-        for p in $(ip netns pids "$NS" 2>/dev/null); do
+    local ns
+    for ns in "${EXTRA_NS[@]}" $NS; do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do
             kill -TERM "$p" 2>/dev/null
         done
         for _ in 1 2 3 4 5 6 7 8 9 10; do
-            [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break
+            [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
             sleep 0.2
         done
-        for p in $(ip netns pids "$NS" 2>/dev/null); do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do
             kill -KILL "$p" 2>/dev/null
         done
-        ip netns del "$NS" 2>/dev/null
-    fi
+        ip netns del "$ns" 2>/dev/null
+    done
     for p in "${PIDS[@]}"; do
         kill -KILL "$p" 2>/dev/null
     done
@@ -156,6 +158,39 @@ interop_init() {
     ip netns exec "$NS" ip link set lo up ||
         fail "cannot bring up lo in namespace $NS"
     say "namespace $NS, temporary directory $TMP"
+}
+
+# extra_ns VAR SUFFIX: create one more namespace, $NS-SUFFIX with its
+# loopback up, deleted at exit like $NS, and put its name in VAR (not in a
+# subshell: the cleanup must learn of it). For tests that need Linux on
+# both ends, e.g. two namespaces joined by `synack bridge`.
+extra_ns() {
+    local name=${NS:0:36}-$2 err
+    if ! err=$(ip netns add "$name" 2>&1); then
+        fail "cannot create a network namespace $name: $err"
+    fi
+    EXTRA_NS+=("$name")
+    ip netns exec "$name" ip link set lo up ||
+        fail "cannot bring up lo in namespace $name"
+    printf -v "$1" '%s' "$name"
+}
+
+# bridge_up NS_A IP_A NS_B IP_B [BRIDGE-OPTIONS...]: join two namespaces
+# through `synack bridge` running in $NS: TAP sbra goes to NS_A with
+# IP_A/24, TAP sbrb to NS_B with IP_B/24, both up. Sets BRIDGE_PID; the
+# bridge's stdout and stderr are $TMP/bridge.out and .err.
+bridge_up() {
+    local nsa=$1 ipa=$2 nsb=$3 ipb=$4
+    shift 4
+    start bridge "$SYNACK" bridge --tap-a sbra --tap-b sbrb "$@"
+    BRIDGE_PID=$LAST_PID
+    wait_line "$TMP/bridge.out" '^bridge: ready' 20 "$BRIDGE_PID"
+    nsx ip link set sbra netns "$nsa" || fail "cannot move sbra to $nsa"
+    nsx ip link set sbrb netns "$nsb" || fail "cannot move sbrb to $nsb"
+    ip -n "$nsa" addr add "$ipa/24" dev sbra
+    ip -n "$nsa" link set sbra up
+    ip -n "$nsb" addr add "$ipb/24" dev sbrb
+    ip -n "$nsb" link set sbrb up
 }
 
 # nsx CMD...: run CMD inside the test's namespace.
