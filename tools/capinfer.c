@@ -642,6 +642,11 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
         if (fin_cov)
             w->ci->side[y].fin_acked = 1;
     }
+    if ((f & SYNACK_TH_FIN) && !certain) {
+        /* never acknowledged: the receiver may not have it; its state
+         * stays as it was, in doubt */
+        return add_change(w, k, 1, y, to, "no ACK for", f, 0, why);
+    }
     if ((f & SYNACK_TH_FIN) && !w->fin_rcvd[y]) {
         w->fin_rcvd[y] = 1;
         if (to == SYNACK_ESTABLISHED || to == SYNACK_SYN_RECEIVED)

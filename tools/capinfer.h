@@ -11,8 +11,10 @@
  *    rcv ACK, rcv RST) is placed at the copy the receiver evidently got:
  *    the last transmission before the receiver's first ACK that covers it
  *    (a lost FIN seen at its sender changes nothing at the receiver; its
- *    retransmission does). A SYN or FIN the receiver never acknowledges in
- *    the capture is applied at its first copy and marked uncertain.
+ *    retransmission does). A FIN the receiver never acknowledges in the
+ *    capture changes nothing at the receiver, whose state is then marked
+ *    uncertain; an unacknowledged SYN is applied at its first copy,
+ *    uncertain.
  *  - A pure ACK that the peer answers by retransmitting what it acked was
  *    evidently lost: the next ACK covering it takes effect instead.
  *  - Times are capture times. The capture point (near A, near B, or
