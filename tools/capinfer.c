@@ -49,6 +49,8 @@ struct dirtrack {
     int ws_known;
     uint8_t ws;
     unsigned syns; /* 1: a SYN seen, 2: a SYN,ACK seen */
+    int isn_set;
+    uint32_t isn; /* the handshake's SYN, when it opened the tracking */
     /* round-trip samples: fresh segments waiting for the peer's ACK */
     struct pend {
         uint32_t end;
@@ -216,13 +218,21 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
         }
         int bare = (s->flags & ~SYNACK_TH_PSH) == SYNACK_TH_ACK;
         int peer_zero = peer->ack_known && peer->last_wnd == 0;
+        /* a SYN inside an open connection (not the handshake's): it says
+         * nothing about the sender's sequence space */
+        int stray_syn = (s->flags & SYNACK_TH_SYN) && me->known &&
+                        !(me->isn_set && s->seq == me->isn);
+        if ((s->flags & SYNACK_TH_SYN) && !me->known) {
+            me->isn_set = 1;
+            me->isn = s->seq;
+        }
         if (!me->known) {
             me->known = 1;
             me->max_seq = s->seq;
             me->max_off = 0;
             me->t_adv = g->p.t_ns;
         }
-        if (!(s->flags & SYNACK_TH_RST)) {
+        if (!(s->flags & SYNACK_TH_RST) && !stray_syn) {
             int64_t lo = off_of(me, s->seq), hi = lo + sl;
             if (bare && s->len <= 1 && lo + 1 == me->max_off && i > 0) {
                 (void)hi;
@@ -741,6 +751,9 @@ static int state_pass(struct capinfer *ci)
                         : !(s->flags & SYNACK_TH_SYN)         ? 0u
                         : (s->flags & SYNACK_TH_ACK) ? 2u : 1u;
         int fresh = kind && !(w.ctl_seen[x] & kind);
+        /* a SYN inside an open connection moves no sequence numbers */
+        int stray = (s->flags & SYNACK_TH_SYN) && w.exp_known[x] &&
+                    !(w.syn_known[x] && s->seq + 1 == w.syn_end[x]);
         w.ctl_seen[x] |= kind;
         rc = sender(&w, k);
         if (rc)
@@ -760,7 +773,7 @@ static int state_pass(struct capinfer *ci)
         }
         if (s->flags & SYNACK_TH_ACK)
             w.wnd[x] = s->wnd;
-        if (!(s->flags & SYNACK_TH_RST) &&
+        if (!(s->flags & SYNACK_TH_RST) && !stray &&
             (!w.exp_known[x] || SEQ_LT(w.exp_seq[x], s->seq + sl))) {
             w.exp_seq[x] = s->seq + sl;
             w.exp_known[x] = 1;

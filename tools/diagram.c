@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define PROG "synack diagram"
@@ -397,10 +398,12 @@ static void list_line(const struct capconn *c, const struct capinfer *ci)
 {
     char a[32], b[32], tb[32];
     fmt_rel(ci->last_ns - ci->first_ns, 0, tb, sizeof tb);
-    printf("%4u  %-21s %-21s %8zu  %12s  %-12s%s %-12s%s\n", c->id,
+    char fa[24];
+    snprintf(fa, sizeof fa, "%s%s", state_or_q(ci->side[0].state),
+             ci->side[0].certain ? "" : "?");
+    printf("%4u  %-21s %-21s %8zu  %12s  %-13s %s%s\n", c->id,
            ep_str(&c->ep[0], a, sizeof a), ep_str(&c->ep[1], b, sizeof b),
-           c->nsegs, tb, state_or_q(ci->side[0].state),
-           ci->side[0].certain ? " " : "?", state_or_q(ci->side[1].state),
+           c->nsegs, tb, fa, state_or_q(ci->side[1].state),
            ci->side[1].certain ? "" : "?");
 }
 
@@ -618,6 +621,12 @@ static int run(struct dopts *o)
     struct capconns cc;
     char err[512];
     int damaged = 0;
+    struct stat sb;
+    if (strcmp(o->file, "-") != 0 && stat(o->file, &sb) == 0 &&
+        S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        fprintf(stderr, PROG ": %s: empty file, not a capture\n", o->file);
+        return TOOL_FAIL;
+    }
     if (capconn_load_ex(o->file, o->filter, 1, &damaged, &cc, err,
                         sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
@@ -628,10 +637,11 @@ static int run(struct dopts *o)
         if (damaged)
             fprintf(stderr, PROG ": %s: %s\n", o->file, err);
         fprintf(stderr,
-                PROG ": %s: no TCP connection%s (%lu packets read, link type "
-                     "%s; %lu IPv6 and %lu other packets skipped)\n",
+                PROG ": %s: no TCP connection%s (%lu packet%s read, link "
+                     "type %s; skipped: %lu IPv6, %lu not TCP or damaged)\n",
                 o->file, o->filter ? " matches the filter" : " in it",
-                cc.packets, cc.linktype, cc.skipped_ipv6, cc.skipped_other);
+                cc.packets, cc.packets == 1 ? "" : "s", cc.linktype,
+                cc.skipped_ipv6, cc.skipped_other);
         capconn_free(&cc);
         return TOOL_FAIL;
     }
