@@ -641,7 +641,9 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
         if (st == SYNACK_SYN_RECEIVED && syn_cov &&
             !ack_lost(w->ci, i, w->syn_end[y]))
             to = SYNACK_ESTABLISHED;
-        if (fin_cov && !ack_lost(w->ci, i, w->fin_end[y])) {
+        int waits = to == SYNACK_FIN_WAIT_1 || to == SYNACK_CLOSING ||
+                    to == SYNACK_LAST_ACK;
+        if (fin_cov && waits && !ack_lost(w->ci, i, w->fin_end[y])) {
             if (to == SYNACK_FIN_WAIT_1)
                 to = SYNACK_FIN_WAIT_2;
             else if (to == SYNACK_CLOSING)
