@@ -31,7 +31,8 @@ foreach(part 0 1 2)
     ${PROJECT_SOURCE_DIR}/tests/sim/test_sim_chaos.c
     ${PROJECT_SOURCE_DIR}/tests/sim/chaos.c
     ${PROJECT_SOURCE_DIR}/tests/sim/simnet.c
-    ${PROJECT_SOURCE_DIR}/tools/ladder.c)
+    ${PROJECT_SOURCE_DIR}/tools/ladder.c
+    ${PROJECT_SOURCE_DIR}/tools/capread.c)
   if(part EQUAL 0)
     # not a ctest test: the binary for replays and scripts/sim-soak
     add_executable(${_n} ${_src})
@@ -45,6 +46,7 @@ foreach(part 0 1 2)
     set_tests_properties(${_n} PROPERTIES LABELS sim)
   endif()
   target_include_directories(${_n} PRIVATE ${PROJECT_SOURCE_DIR}/tools)
+  target_link_libraries(${_n} PRIVATE PkgConfig::PCAP) # capread.c (ladder.c)
   target_compile_definitions(${_n} PRIVATE CHAOS_PART=${part})
 endforeach()
 
