@@ -1621,7 +1621,7 @@ int chaos_run(const chaos_params *p, chaos_result *r)
         snprintf(c->lad_a, sizeof c->lad_a, "%s (client)", c->nd[k->cli].name);
         snprintf(c->lad_b, sizeof c->lad_b, "%s (server)", c->nd[k->srv].name);
         struct ladder_config lcfg = {p->draw_out, LADDER_AUTO, 0, 40, 40,
-                                     c->lad_a, c->lad_b};
+                                     c->lad_a, c->lad_b, NULL};
         c->lad = ladder_new(&lcfg);
         if (c->lad) {
             c->draw = p->draw_conn;
