@@ -207,7 +207,7 @@ static int mark_pass(struct capinfer *ci, struct dirtrack dir[2])
         sd->bytes += s->len;
         if (s->flags & SYNACK_TH_SYN) {
             me->ws_known = s->has_ws;
-            me->ws = s->ws;
+            me->ws = s->ws > 14 ? 14 : s->ws; /* RFC 7323 */
             sd->syn_sent = 1;
         }
         if (s->flags & SYNACK_TH_FIN)

@@ -503,7 +503,7 @@ unsigned ladder_segment(ladder *l, synack_time_t t, int from,
         me->isn_known = 1;
         me->isn = s->seq;
         me->ws_known = s->has_ws;
-        me->ws = s->ws;
+        me->ws = s->ws > 14 ? 14 : s->ws; /* RFC 7323: at most 14 */
         me->max_known = 0;
     }
     uint8_t bare = SYNACK_TH_ACK;
