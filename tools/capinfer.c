@@ -27,6 +27,8 @@ static const char WHY_NOANSWER[] = "the SYN is not answered in the capture: "
                                    "state unknown";
 static const char WHY_SILENT[] = "the peer had stopped answering before "
                                   "this RST: it may not have arrived";
+static const char WHY_FIN_UNSEEN[] = "a later segment's sequence number "
+                                     "shows a FIN the capture lacks";
 static const char WHY_UNACKED[] = "not acknowledged in the capture: it may "
                                   "not have arrived";
 
@@ -478,6 +480,20 @@ static int sender(struct walker *w, size_t k)
             return add_change(w, k, 0, x, SYNACK_CLOSED, "snd", s->flags, 1,
                               NULL);
         return 0;
+    }
+    if (!(s->flags & (SYNACK_TH_SYN | SYNACK_TH_FIN)) && !s->len &&
+        !w->fin_known[x] && w->exp_known[x] &&
+        (w->ci->marks[k] & LADDER_MISSING) && s->seq == w->exp_seq[x] + 1 &&
+        (st == SYNACK_ESTABLISHED || st == SYNACK_CLOSE_WAIT)) {
+        /* a bare segment one past everything its sender sent: the one
+         * missing byte of sequence space is a FIN the capture lacks */
+        w->fin_known[x] = 1;
+        w->fin_end[x] = s->seq;
+        return add_change(w, k, 0, x,
+                          st == SYNACK_CLOSE_WAIT ? SYNACK_LAST_ACK
+                                                  : SYNACK_FIN_WAIT_1,
+                          "snd", SYNACK_TH_FIN | SYNACK_TH_ACK,
+                          0, WHY_FIN_UNSEEN);
     }
     if (s->flags & SYNACK_TH_SYN) {
         if (!w->syn_known[x]) {
