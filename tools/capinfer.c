@@ -26,7 +26,7 @@ static const char WHY_NOSYN[] = "capture starts after the SYN: state assumed";
 static const char WHY_NOANSWER[] = "the SYN is not answered in the capture: "
                                    "state unknown";
 static const char WHY_SILENT[] = "the peer had stopped answering before "
-                                  "this RST: it may not have arrived";
+                                 "this RST: it may not have arrived";
 static const char WHY_FIN_UNSEEN[] = "a later segment's sequence number "
                                      "shows a FIN the capture lacks";
 static const char WHY_UNACKED[] = "not acknowledged in the capture: it may "
@@ -167,15 +167,13 @@ static uint64_t scaled(const struct dirtrack *me, const struct dirtrack *peer,
  * ACK covering it, gives the time from the capture point to the peer and
  * back. A retransmission spoils what is pending. */
 static void rtt_sample(struct dirtrack *me, struct dirtrack *peer,
-                       const synack_seg *s, uint32_t sl, unsigned m,
-                       uint64_t t)
+                       const synack_seg *s, uint32_t sl, unsigned m, uint64_t t)
 {
-    if (m & (LADDER_RETRANS | LADDER_OOO | LADDER_KEEPALIVE |
-             LADDER_WINPROBE))
+    if (m & (LADDER_RETRANS | LADDER_OOO | LADDER_KEEPALIVE | LADDER_WINPROBE))
         me->npend = 0;
     else if (sl && !(s->flags & SYNACK_TH_RST) &&
              me->npend < sizeof me->pend / sizeof me->pend[0])
-        me->pend[me->npend++] = (struct pend){s->seq + sl, t};
+        me->pend[me->npend++] = (struct pend){ s->seq + sl, t };
     if (!(s->flags & SYNACK_TH_ACK) || (s->flags & SYNACK_TH_RST))
         return;
     size_t n = 0;
@@ -352,11 +350,11 @@ struct walker {
     uint32_t syn_end[2], fin_end[2];
     uint32_t exp_seq[2]; /* highest sequence end sent so far, per side */
     int exp_known[2];
-    uint64_t wnd[2];     /* last window advertised (unscaled is enough) */
+    uint64_t wnd[2]; /* last window advertised (unscaled is enough) */
     struct sched *q;
     size_t nq, capq;
     size_t capch;
-    size_t first_copy; /* receive(): the first copy of what arrives */
+    size_t first_copy;    /* receive(): the first copy of what arrives */
     unsigned ctl_seen[2]; /* 1 SYN, 2 SYN,ACK, 4 FIN seen from that side */
 };
 
@@ -379,11 +377,11 @@ static int add_change(struct walker *w, size_t k, int after, int side, int to,
     memset(ch, 0, sizeof *ch);
     ch->t_ns = w->c->segs[k].p.t_ns;
     /* a receipt may have come with any copy from the first one on */
-    ch->t_first_ns = after && w->first_copy < k &&
-                             w->c->segs[k].from ==
-                                 w->c->segs[w->first_copy].from
-                         ? w->c->segs[w->first_copy].p.t_ns
-                         : ch->t_ns;
+    ch->t_first_ns =
+        after && w->first_copy < k &&
+                w->c->segs[k].from == w->c->segs[w->first_copy].from
+            ? w->c->segs[w->first_copy].p.t_ns
+            : ch->t_ns;
     ch->side = side;
     ch->from = w->st[side];
     ch->to = to;
@@ -454,8 +452,8 @@ static int ack_lost(const struct capinfer *ci, size_t i, uint32_t end)
     int x = c->segs[i].from;
     for (size_t m = i + 1; m < c->nsegs; m++) {
         const synack_seg *s = &c->segs[m].p.seg;
-        if (c->segs[m].from == x || !seq_len(s) ||
-            (s->flags & SYNACK_TH_RST) || !SEQ_LT(s->seq, end))
+        if (c->segs[m].from == x || !seq_len(s) || (s->flags & SYNACK_TH_RST) ||
+            !SEQ_LT(s->seq, end))
             continue;
         if (c->segs[m].p.t_ns - c->segs[i].p.t_ns <= inflight_ns(ci, x))
             continue;
@@ -489,11 +487,10 @@ static int sender(struct walker *w, size_t k)
          * missing byte of sequence space is a FIN the capture lacks */
         w->fin_known[x] = 1;
         w->fin_end[x] = s->seq;
-        return add_change(w, k, 0, x,
-                          st == SYNACK_CLOSE_WAIT ? SYNACK_LAST_ACK
-                                                  : SYNACK_FIN_WAIT_1,
-                          "snd", SYNACK_TH_FIN | SYNACK_TH_ACK,
-                          0, WHY_FIN_UNSEEN);
+        return add_change(
+            w, k, 0, x,
+            st == SYNACK_CLOSE_WAIT ? SYNACK_LAST_ACK : SYNACK_FIN_WAIT_1,
+            "snd", SYNACK_TH_FIN | SYNACK_TH_ACK, 0, WHY_FIN_UNSEEN);
     }
     if (s->flags & SYNACK_TH_SYN) {
         if (!w->syn_known[x]) {
@@ -502,11 +499,11 @@ static int sender(struct walker *w, size_t k)
         }
         if (!(s->flags & SYNACK_TH_ACK)) {
             if (st == SYNACK_CLOSED || st == SYNACK_LISTEN || st < 0)
-                return add_change(w, k, 0, x, SYNACK_SYN_SENT, "snd",
-                                  s->flags, 1, NULL);
+                return add_change(w, k, 0, x, SYNACK_SYN_SENT, "snd", s->flags,
+                                  1, NULL);
         } else if (st == SYNACK_CLOSED || st == SYNACK_LISTEN || st < 0) {
-            return add_change(w, k, 0, x, SYNACK_SYN_RECEIVED, "snd",
-                              s->flags, 1, NULL);
+            return add_change(w, k, 0, x, SYNACK_SYN_RECEIVED, "snd", s->flags,
+                              1, NULL);
         }
         return 0;
     }
@@ -617,11 +614,9 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
         if (!ok)
             return 0;
         if (rst_ignored(w, i, y))
-            return add_change(w, k, 1, y, st, "still talks after", f, 1,
-                              NULL);
+            return add_change(w, k, 1, y, st, "still talks after", f, 1, NULL);
         if (peer_silent(w, i, y))
-            return add_change(w, k, 1, y, st, "no answer to", f, 0,
-                              WHY_SILENT);
+            return add_change(w, k, 1, y, st, "no answer to", f, 0, WHY_SILENT);
         return add_change(w, k, 1, y, SYNACK_CLOSED, "rcv", f, 1, NULL);
     }
     if (f & SYNACK_TH_SYN) {
@@ -629,16 +624,14 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
             if (synchronized(st)) {
                 size_t r = next_from(c, i, y);
                 if (r != CAPINFER_NONE &&
-                    (c->segs[r].p.seg.flags & ~SYNACK_TH_PSH) ==
-                        SYNACK_TH_ACK)
+                    (c->segs[r].p.seg.flags & ~SYNACK_TH_PSH) == SYNACK_TH_ACK)
                     w->ci->marks[r] |= LADDER_CHALLENGE;
                 return 0;
             }
             size_t r = next_from(c, i, y);
-            int answered =
-                r != CAPINFER_NONE &&
-                (c->segs[r].p.seg.flags & (SYNACK_TH_SYN | SYNACK_TH_RST)) ==
-                    SYNACK_TH_SYN;
+            int answered = r != CAPINFER_NONE &&
+                           (c->segs[r].p.seg.flags &
+                            (SYNACK_TH_SYN | SYNACK_TH_RST)) == SYNACK_TH_SYN;
             if (st == SYNACK_SYN_SENT || answered)
                 return add_change(w, k, 1, y, SYNACK_SYN_RECEIVED, "rcv", f,
                                   certain, why);
@@ -646,8 +639,8 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
         }
         if ((st == SYNACK_SYN_SENT || st == SYNACK_SYN_RECEIVED) &&
             w->syn_known[y] && SEQ_GEQ(s->ack, w->syn_end[y]))
-            return add_change(w, k, 1, y, SYNACK_ESTABLISHED, "rcv", f,
-                              certain, why);
+            return add_change(w, k, 1, y, SYNACK_ESTABLISHED, "rcv", f, certain,
+                              why);
         return 0;
     }
     int to = st;
@@ -699,7 +692,7 @@ static int schedule(struct walker *w, size_t at, size_t seg, int certain)
         w->q = n;
         w->capq = nc;
     }
-    w->q[w->nq++] = (struct sched){.at = at, .seg = seg, .certain = certain};
+    w->q[w->nq++] = (struct sched){ .at = at, .seg = seg, .certain = certain };
     return 0;
 }
 
@@ -765,9 +758,10 @@ static int state_pass(struct capinfer *ci)
         int x = c->segs[k].from;
         /* a SYN, SYN,ACK or FIN the capture shows for the first time
          * (even when it is a retransmission of one it lacks) */
-        unsigned kind = s->flags & SYNACK_TH_FIN              ? 4u
-                        : !(s->flags & SYNACK_TH_SYN)         ? 0u
-                        : (s->flags & SYNACK_TH_ACK) ? 2u : 1u;
+        unsigned kind = s->flags & SYNACK_TH_FIN      ? 4u
+                        : !(s->flags & SYNACK_TH_SYN) ? 0u
+                        : (s->flags & SYNACK_TH_ACK)  ? 2u
+                                                      : 1u;
         int fresh = kind && !(w.ctl_seen[x] & kind);
         /* a SYN inside an open connection moves no sequence numbers */
         int stray = (s->flags & SYNACK_TH_SYN) && w.exp_known[x] &&

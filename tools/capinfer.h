@@ -54,39 +54,39 @@ enum capinfer_vantage {
 
 /* One state change of one side. */
 struct capinfer_change {
-    uint64_t t_ns;  /* capture time of the segment it belongs to */
+    uint64_t t_ns;       /* capture time of the segment it belongs to */
     uint64_t t_first_ns; /* a receipt: the first copy's time; the change
                             happened between it and t_ns (the capture does
                             not show which copy arrived). Else t_ns. */
-    int side;       /* 0: A, 1: B */
-    int from, to;   /* enum synack_state; -1: unknown */
-    char cause[40]; /* "snd SYN", "rcv FIN,ACK", "rcv RST", ... */
-    size_t seg;     /* the segment (index into the connection's segs) */
-    int after;      /* 1: after that segment's row (the receiver's change);
+    int side;            /* 0: A, 1: B */
+    int from, to;        /* enum synack_state; -1: unknown */
+    char cause[40];      /* "snd SYN", "rcv FIN,ACK", "rcv RST", ... */
+    size_t seg;          /* the segment (index into the connection's segs) */
+    int after;           /* 1: after that segment's row (the receiver's change);
                        0: before it (the sender's change) */
-    int certain;    /* 0: inferred without direct evidence */
-    const char *why; /* NULL, or why it is uncertain (static text) */
+    int certain;         /* 0: inferred without direct evidence */
+    const char *why;     /* NULL, or why it is uncertain (static text) */
 };
 
 /* What is known about one side at the end of the capture, and counters. */
 struct capinfer_side {
-    int initial;         /* state before the first segment (-1 unknown) */
-    int initial_certain; /* 0: assumed (mid-connection, no answer...) */
+    int initial;             /* state before the first segment (-1 unknown) */
+    int initial_certain;     /* 0: assumed (mid-connection, no answer...) */
     const char *initial_why; /* why it is assumed (static text), or NULL */
-    int state;           /* final state (-1 unknown) */
-    int certain;         /* the final state is backed by the capture */
-    uint64_t since_ns;   /* when it entered `state` (first segment's time
+    int state;               /* final state (-1 unknown) */
+    int certain;             /* the final state is backed by the capture */
+    uint64_t since_ns;       /* when it entered `state` (first segment's time
                             for the initial state) */
-    unsigned long segs;     /* segments sent */
-    unsigned long retrans;  /* of them retransmissions */
-    unsigned long ooo;      /* out-of-order */
-    unsigned long dupacks;  /* duplicate ACKs sent */
-    unsigned long zero_windows; /* segments advertising a zero window */
+    unsigned long segs;      /* segments sent */
+    unsigned long retrans;   /* of them retransmissions */
+    unsigned long ooo;       /* out-of-order */
+    unsigned long dupacks;   /* duplicate ACKs sent */
+    unsigned long zero_windows;       /* segments advertising a zero window */
     unsigned long keepalives, probes; /* keepalives, zero-window probes */
-    uint64_t bytes;     /* payload bytes sent, retransmissions included */
-    uint64_t last_wnd;  /* last window it advertised (scaled) */
+    uint64_t bytes;    /* payload bytes sent, retransmissions included */
+    uint64_t last_wnd; /* last window it advertised (scaled) */
     int wnd_known;
-    uint64_t unacked;   /* bytes (SYN/FIN count one) it sent that the peer
+    uint64_t unacked; /* bytes (SYN/FIN count one) it sent that the peer
                            has not acknowledged in the capture */
     int syn_sent, fin_sent, fin_acked, rst_sent;
     uint64_t first_ns, last_ns; /* its first and last segment (0: none) */
@@ -97,12 +97,12 @@ struct capinfer {
     struct capinfer_side side[2];
     struct capinfer_change *changes; /* in ladder order */
     size_t nchanges;
-    unsigned *marks; /* per segment: LADDER_* bits (ladder.h) */
-    int mid_connection; /* no SYN in the capture */
-    int vantage;        /* enum capinfer_vantage */
-    uint64_t rtt_ns;    /* round trip A-B-A (0: unknown): the sum of the
+    unsigned *marks;            /* per segment: LADDER_* bits (ladder.h) */
+    int mid_connection;         /* no SYN in the capture */
+    int vantage;                /* enum capinfer_vantage */
+    uint64_t rtt_ns;            /* round trip A-B-A (0: unknown): the sum of the
                            two below, else the handshake's */
-    uint64_t ack_rtt_ns[2]; /* [x]: least time from a segment of x (sent
+    uint64_t ack_rtt_ns[2];     /* [x]: least time from a segment of x (sent
                                once) to the peer's ACK of it, i.e. from the
                                capture point to the peer and back (0: no
                                sample). Near A, [0] is the round trip and

@@ -100,8 +100,7 @@ static int add_conns(struct dopts *o, const char *arg)
     while (*p) {
         char *end;
         unsigned long v = strtoul(p, &end, 10);
-        if (end == p || v == 0 || v > 100000000ul ||
-            (*end && *end != ','))
+        if (end == p || v == 0 || v > 100000000ul || (*end && *end != ','))
             return -1;
         unsigned *n = realloc(o->conns, (o->nconns + 1) * sizeof *n);
         if (!n)
@@ -131,21 +130,30 @@ static int add_filter(struct dopts *o, const char *expr)
 
 static int parse(int argc, char **argv, struct dopts *o)
 {
-    enum { O_CONN = 256, O_FILTER, O_PORT, O_HOST, O_LIST, O_FULL, O_LADDER,
-           O_SVG, O_JSON };
+    enum {
+        O_CONN = 256,
+        O_FILTER,
+        O_PORT,
+        O_HOST,
+        O_LIST,
+        O_FULL,
+        O_LADDER,
+        O_SVG,
+        O_JSON
+    };
     static const struct option lo[] = {
-        {"conn", required_argument, NULL, O_CONN},
-        {"filter", required_argument, NULL, O_FILTER},
-        {"port", required_argument, NULL, O_PORT},
-        {"host", required_argument, NULL, O_HOST},
-        {"list", no_argument, NULL, O_LIST},
-        {"absolute", no_argument, NULL, 'S'},
-        {"full", no_argument, NULL, O_FULL},
-        {"ladder", required_argument, NULL, O_LADDER},
-        {"svg", required_argument, NULL, O_SVG},
-        {"json", no_argument, NULL, O_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "conn", required_argument, NULL, O_CONN },
+        { "filter", required_argument, NULL, O_FILTER },
+        { "port", required_argument, NULL, O_PORT },
+        { "host", required_argument, NULL, O_HOST },
+        { "list", no_argument, NULL, O_LIST },
+        { "absolute", no_argument, NULL, 'S' },
+        { "full", no_argument, NULL, O_FULL },
+        { "ladder", required_argument, NULL, O_LADDER },
+        { "svg", required_argument, NULL, O_SVG },
+        { "json", no_argument, NULL, O_JSON },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     o->mode = LADDER_AUTO;
     opterr = 0;
@@ -189,8 +197,9 @@ static int parse(int argc, char **argv, struct dopts *o)
         case O_HOST: {
             uint32_t ip;
             if (synack_ip_parse(optarg, &ip) != 0) {
-                fprintf(stderr, PROG ": --host '%s': expected an IPv4 "
-                                     "address\n",
+                fprintf(stderr,
+                        PROG ": --host '%s': expected an IPv4 "
+                             "address\n",
                         optarg);
                 return -1;
             }
@@ -211,8 +220,9 @@ static int parse(int argc, char **argv, struct dopts *o)
             else if (strcmp(optarg, "auto") == 0)
                 o->mode = LADDER_AUTO;
             else {
-                fprintf(stderr, PROG ": --ladder '%s': expected full or "
-                                     "auto\n",
+                fprintf(stderr,
+                        PROG ": --ladder '%s': expected full or "
+                             "auto\n",
                         optarg);
                 return -1;
             }
@@ -237,8 +247,9 @@ static int parse(int argc, char **argv, struct dopts *o)
         return -1;
     }
     if (optind + 1 < argc) {
-        fprintf(stderr, PROG ": one capture file at a time (got '%s' and "
-                             "'%s')\n",
+        fprintf(stderr,
+                PROG ": one capture file at a time (got '%s' and "
+                     "'%s')\n",
                 argv[optind], argv[optind + 1]);
         return -1;
     }
@@ -285,9 +296,8 @@ static void print_final(const struct capinfer *ci, uint64_t t0, FILE *out)
     for (int x = 0; x < 2; x++) {
         const struct capinfer_side *sd = &ci->side[x];
         fmt_rel(sd->since_ns, t0, tb, sizeof tb);
-        fprintf(out, "%c %s since %s%s%s", x ? 'B' : 'A',
-                state_or_q(sd->state), tb, sd->certain ? "" : " (uncertain)",
-                x ? "\n" : ", ");
+        fprintf(out, "%c %s since %s%s%s", x ? 'B' : 'A', state_or_q(sd->state),
+                tb, sd->certain ? "" : " (uncertain)", x ? "\n" : ", ");
     }
     for (int x = 0; x < 2; x++)
         if (ci->side[x].state == SYNACK_TIME_WAIT)
@@ -315,7 +325,8 @@ static void print_vantage(const struct capinfer *ci, FILE *out)
                                                      : "unknown";
     fprintf(out, "  capture point %s", v);
     if (ci->rtt_ns)
-        fprintf(out, "; handshake round trip %.3f ms", (double)ci->rtt_ns / 1e6);
+        fprintf(out, "; handshake round trip %.3f ms",
+                (double)ci->rtt_ns / 1e6);
     fprintf(out, "\n");
     if (ci->vantage == CAPINFER_NEAR_A)
         fprintf(out, "                B's changes happen up to one one-way "
@@ -347,7 +358,8 @@ static int draw_text(const struct capconn *c, const struct capinfer *ci,
     ladder_set_state(l, LADDER_A, ci->side[0].initial);
     ladder_set_state(l, LADDER_B, ci->side[1].initial);
     uint64_t tfirst = ci->first_ns - t0;
-    if (ci->side[0].initial_why && ci->side[0].initial_why == ci->side[1].initial_why)
+    if (ci->side[0].initial_why &&
+        ci->side[0].initial_why == ci->side[1].initial_why)
         ladder_note(l, tfirst, -1, ci->side[0].initial_why);
     else
         for (int x = 0; x < 2; x++)
@@ -370,11 +382,11 @@ static int draw_text(const struct capconn *c, const struct capinfer *ci,
                     snprintf(det, sizeof det, "[uncertain: %s]",
                              x->why ? x->why : "no direct evidence");
                 else if (x->t_first_ns < x->t_ns)
-                    snprintf(det, sizeof det,
-                             "[since %s: which copy arrived is not in the "
-                             "capture]",
-                             ladder_fmt_time(x->t_first_ns - t0, tf,
-                                             sizeof tf));
+                    snprintf(
+                        det, sizeof det,
+                        "[since %s: which copy arrived is not in the "
+                        "capture]",
+                        ladder_fmt_time(x->t_first_ns - t0, tf, sizeof tf));
                 ladder_state(l, x->t_ns - t0, x->side, x->to, x->cause,
                              det[0] ? det : NULL);
             }
@@ -448,17 +460,17 @@ static void jmarks(FILE *f, unsigned m)
         unsigned bit;
         const char *name;
     } tab[] = {
-        {LADDER_RETRANS, "retransmission"},
-        {LADDER_OOO, "out-of-order"},
-        {LADDER_MISSING, "previous-segment-not-captured"},
-        {LADDER_DUPACK, "dup-ack"},
-        {LADDER_ZEROWIN, "zero-window"},
-        {LADDER_WINPROBE, "zero-window-probe"},
-        {LADDER_WINUPDATE, "window-update"},
-        {LADDER_KEEPALIVE, "keepalive"},
-        {LADDER_RST, "reset"},
-        {LADDER_CHALLENGE, "challenge-ack"},
-        {LADDER_ACKUNSEEN, "ack-of-unseen-data"},
+        { LADDER_RETRANS, "retransmission" },
+        { LADDER_OOO, "out-of-order" },
+        { LADDER_MISSING, "previous-segment-not-captured" },
+        { LADDER_DUPACK, "dup-ack" },
+        { LADDER_ZEROWIN, "zero-window" },
+        { LADDER_WINPROBE, "zero-window-probe" },
+        { LADDER_WINUPDATE, "window-update" },
+        { LADDER_KEEPALIVE, "keepalive" },
+        { LADDER_RST, "reset" },
+        { LADDER_CHALLENGE, "challenge-ack" },
+        { LADDER_ACKUNSEEN, "ack-of-unseen-data" },
     };
     fputc('[', f);
     int first = 1;
@@ -549,8 +561,8 @@ static void json_conn(FILE *f, const struct capconn *c,
     }
     fputs("],\n\"rows\":[", f);
     /* relative numbers: from each side's SYN, else its first segment */
-    uint32_t base[2] = {0, 0};
-    int bknown[2] = {0, 0};
+    uint32_t base[2] = { 0, 0 };
+    int bknown[2] = { 0, 0 };
     for (size_t k = 0; k < c->nsegs; k++) {
         const synack_seg *s = &c->segs[k].p.seg;
         int x = c->segs[k].from;
@@ -567,7 +579,7 @@ static void json_conn(FILE *f, const struct capconn *c,
         }
     }
     size_t ch = 0;
-    int st[2] = {ci->side[0].initial, ci->side[1].initial};
+    int st[2] = { ci->side[0].initial, ci->side[1].initial };
     for (size_t k = 0; k < c->nsegs; k++) {
         const struct capconn_seg *g = &c->segs[k];
         const synack_seg *s = &g->p.seg;
@@ -593,7 +605,8 @@ static void json_conn(FILE *f, const struct capconn *c,
             fprintf(f, ",\"ws\":%u", (unsigned)s->ws);
         fputs(",\"marks\":", f);
         jmarks(f, ci->marks[k]);
-        fprintf(f, ",\"dup_ack\":%u,\"state_a\":", LADDER_DUPACK_COUNT(ci->marks[k]));
+        fprintf(f, ",\"dup_ack\":%u,\"state_a\":",
+                LADDER_DUPACK_COUNT(ci->marks[k]));
         jstate(f, st[0]);
         fputs(",\"state_b\":", f);
         jstate(f, st[1]);
@@ -705,8 +718,7 @@ static int run(struct dopts *o)
         printf("%s: %zu TCP connection%s in %lu packets (link type %s).\n"
                "Times are seconds since the first packet shown, %s.\n"
                "Sequence numbers are %s.\n",
-               o->file, cc.n, cc.n == 1 ? "" : "s", cc.packets, cc.linktype,
-               tb,
+               o->file, cc.n, cc.n == 1 ? "" : "s", cc.packets, cc.linktype, tb,
                o->absolute ? "absolute"
                            : "relative to each side's ISN (absolute when the "
                              "SYN is not in the capture)");
