@@ -38,4 +38,8 @@ int packetdrill_main(int argc, char **argv);
  * table or Graphviz DOT; --coverage checks the edges tests took. */
 int states_main(int argc, char **argv);
 
+/* `synack diagram FILE ...` (tools/diagram.c): a capture's connections as
+ * ladder diagrams with both ends' inferred states. */
+int diagram_main(int argc, char **argv);
+
 #endif

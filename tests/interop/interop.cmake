@@ -56,3 +56,7 @@ endif()
 
 # Case 13: `synack bridge`, Linux to Linux through the impaired link.
 synack_interop(13-bridge 600)
+# Case 11: `synack diagram` on tcpdump captures of Linux-to-Linux
+# connections (two namespaces, a veth pair and a lossy `synack bridge`):
+# the inferred states of both ends match `ss -tan` at every sample.
+synack_interop(11-diagram-linux 600)
