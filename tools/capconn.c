@@ -164,10 +164,23 @@ static int add(struct loader *L, const struct cap_pkt *p)
 int capconn_load(const char *path, struct capconns *out, char *err,
                  size_t errlen)
 {
+    return capconn_load_ex(path, NULL, 0, NULL, out, err, errlen);
+}
+
+int capconn_load_ex(const char *path, const char *filter, int keep_damaged,
+                    int *damaged, struct capconns *out, char *err,
+                    size_t errlen)
+{
     memset(out, 0, sizeof *out);
+    if (damaged)
+        *damaged = 0;
     capread *r = capread_open(path, err, errlen);
     if (!r)
         return -1;
+    if (filter && capread_set_filter(r, filter, err, errlen) != 0) {
+        capread_close(r);
+        return -1;
+    }
     snprintf(out->linktype, sizeof out->linktype, "%s", capread_linktype(r));
     struct loader L = {.out = out};
     struct cap_pkt p;
@@ -180,8 +193,14 @@ int capconn_load(const char *path, struct capconns *out, char *err,
             break;
         }
     }
-    if (rc < 0)
-        ret = -1;
+    if (rc < 0 && ret == 0) {
+        if (keep_damaged) {
+            if (damaged)
+                *damaged = 1;
+        } else {
+            ret = -1;
+        }
+    }
     out->packets = capread_packets(r);
     out->skipped_ipv6 = capread_skipped_ipv6(r);
     out->skipped_other = capread_skipped_other(r);

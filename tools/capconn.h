@@ -41,6 +41,13 @@ struct capconns {
  * after some packets is an error too (err says after which packet). */
 int capconn_load(const char *path, struct capconns *out, char *err,
                  size_t errlen);
+/* capconn_load with a BPF filter (NULL: none; capread_set_filter) and,
+ * when keep_damaged is set, a damaged file is not an error: what was read
+ * before the damage is kept in out, *damaged is set and err says where it
+ * broke; the return is then 0. */
+int capconn_load_ex(const char *path, const char *filter, int keep_damaged,
+                    int *damaged, struct capconns *out, char *err,
+                    size_t errlen);
 void capconn_free(struct capconns *c);
 
 #endif

@@ -96,6 +96,22 @@ void capread_close(capread *c)
     free(c);
 }
 
+int capread_set_filter(capread *c, const char *expr, char *err, size_t errlen)
+{
+    struct bpf_program prog;
+    if (pcap_compile(c->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "filter '%s': %s", expr, pcap_geterr(c->pcap));
+        return -1;
+    }
+    int rc = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "filter '%s': %s", expr, pcap_geterr(c->pcap));
+        return -1;
+    }
+    return 0;
+}
+
 const char *capread_linktype(const capread *c)
 {
     const char *n = pcap_datalink_val_to_name(c->dlt);

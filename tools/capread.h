@@ -43,6 +43,13 @@ typedef struct capread capread;
 capread *capread_open(const char *path, char *err, size_t errlen);
 void capread_close(capread *c);
 
+/* Keep only the packets a BPF expression (tcpdump's syntax, e.g. "tcp port
+ * 80 and host 10.0.0.2") matches, through pcap_setfilter on the offline
+ * handle: call it before the first capread_next. 0, or -1 with a sentence
+ * in err (the expression does not compile). Packets the filter rejects are
+ * not counted by capread_packets. */
+int capread_set_filter(capread *c, const char *expr, char *err, size_t errlen);
+
 /* The next IPv4/TCP segment: 1, or 0 at the end of the file, or -1 with a
  * sentence in err (a damaged file: what was read so far stays valid).
  * Packets that are not IPv4/TCP (ARP, IPv6, UDP, fragments) are counted

@@ -500,6 +500,14 @@ static void note_fate(unsigned fate, char *buf, size_t len)
         {LADDER_CORRUPT, "corrupted"},
         {LADDER_DUP, "duplicated"},
         {LADDER_REORDER, "reordered"},
+        {LADDER_OOO, "out-of-order"},
+        {LADDER_MISSING, "previous segment not captured"},
+        {LADDER_ZEROWIN, "zero window"},
+        {LADDER_WINPROBE, "zero-window probe"},
+        {LADDER_WINUPDATE, "window update"},
+        {LADDER_RST, "reset"},
+        {LADDER_CHALLENGE, "challenge ACK (RFC 5961)"},
+        {LADDER_ACKUNSEEN, "ACKs data not in the capture"},
     };
     size_t n = 0;
     buf[0] = '\0';
@@ -512,6 +520,15 @@ static void note_fate(unsigned fate, char *buf, size_t len)
         if (fate & tab[i].bit)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
                                   tab[i].text);
+    if ((fate & LADDER_DUPACK) && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "%sdup ACK #%u", n ? ", " : "",
+                              LADDER_DUPACK_COUNT(fate));
+}
+
+void ladder_fate_text(unsigned fate, char *buf, size_t len)
+{
+    if (len)
+        note_fate(fate, buf, len);
 }
 
 unsigned ladder_segment(ladder *l, synack_time_t t, int from,
@@ -523,11 +540,12 @@ unsigned ladder_segment(ladder *l, synack_time_t t, int from,
         me->isn_known = 1;
         me->isn = s->seq;
         me->ws_known = s->has_ws;
-        me->ws = s->ws;
+        me->ws = s->ws > 14 ? 14 : s->ws; /* RFC 7323: at most 14 */
         me->max_known = 0;
     }
     uint8_t bare = SYNACK_TH_ACK;
-    if (!(fate & LADDER_RETRANS) && s->flags == bare && s->len <= 1 &&
+    if (!(fate & (LADDER_RETRANS | LADDER_WINPROBE | LADDER_KEEPALIVE)) &&
+        s->flags == bare && s->len <= 1 &&
         me->max_known && s->seq + 1 == me->snd_max)
         found |= LADDER_KEEPALIVE;
     if (!(s->flags & SYNACK_TH_RST)) {

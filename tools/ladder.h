@@ -40,6 +40,23 @@ enum ladder_mode {
 #define LADDER_REORDER 0x040u  /* held back: arrives after later frames */
 /* Found by the renderer itself (returned by ladder_segment). */
 #define LADDER_KEEPALIVE 0x100u /* a bare ACK one byte behind: keepalive */
+/* Found in a capture by its reader (tools/capinfer.h), drawn as notes. */
+#define LADDER_OOO 0x200u        /* fills a hole soon after: out-of-order */
+#define LADDER_MISSING 0x400u    /* bytes before it are not in the capture */
+#define LADDER_DUPACK 0x800u     /* duplicate ACK; its number in the bits
+                                    LADDER_DUPACK_N */
+#define LADDER_ZEROWIN 0x1000u   /* advertises a zero window */
+#define LADDER_WINPROBE 0x2000u  /* probes the peer's zero window */
+#define LADDER_WINUPDATE 0x4000u /* same ACK, only the window changed */
+#define LADDER_RST 0x8000u       /* a reset */
+#define LADDER_CHALLENGE 0x10000u /* an ACK answering an in-window SYN or
+                                     RST (RFC 5961 challenge ACK) */
+#define LADDER_ACKUNSEEN 0x20000u /* acknowledges data not in the capture */
+/* The duplicate ACK's number (1 for the first duplicate) in the top bits. */
+#define LADDER_DUPACK_SHIFT 20
+#define LADDER_DUPACK_N(n)                                                     \
+    ((unsigned)((n) > 4095u ? 4095u : (n)) << LADDER_DUPACK_SHIFT)
+#define LADDER_DUPACK_COUNT(fate) ((unsigned)(fate) >> LADDER_DUPACK_SHIFT)
 
 struct ladder_config {
     FILE *out;
@@ -79,6 +96,9 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *seg,
 /* A free-text row (application events, link up/down), next to `side` or
  * centred when side is -1. Always shown. */
 void ladder_note(ladder *l, synack_time_t t, int side, const char *text);
+
+/* The note text of a segment's fate bits ("retransmission, dup ACK #2"). */
+void ladder_fate_text(unsigned fate, char *buf, size_t len);
 
 /* The segment `seg` (as on the wire) sent by the other side reached `to`
  * at t. Only the SVG uses it: the arrow ends at its arrival. */

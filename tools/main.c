@@ -16,6 +16,9 @@ static const struct command commands[] = {
     {"sim", "two stacks over a simulated link, drawn as the RFC ladder "
             "diagram",
      sim_main},
+    {"diagram", "a capture's TCP connections as ladder diagrams with both "
+                "ends' states",
+     diagram_main},
     {"echo", "on a TAP device: echo what each connection sends", live_main},
     {"discard", "on a TAP device: read and discard (a bulk sink)",
      live_main},
@@ -42,6 +45,9 @@ static const struct command commands[] = {
     {"packetdrill", "run packetdrill scripts against one stack on virtual "
                     "time",
      packetdrill_main},
+    {"states", "the TCP state machine from the core's table: --table, "
+               "--dot (Graphviz)",
+     states_main},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -11,6 +11,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,17 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
            p[3];
 }
+/* Edge coverage (docs/state-transitions.md): with SYNACK_EDGE_LOG naming
+ * a file, every state change is written to it as FROM<TAB>TO<TAB>CAUSE, for
+ * `synack states --coverage`. */
+static void edge_log(void *ctx, const synack_trace_event *ev)
+{
+    if (ev->kind != SYNACK_TRACE_STATE)
+        return;
+    fprintf((FILE *)ctx, "%s\t%s\t%s\n", synack_state_name(ev->old_state),
+            synack_state_name(ev->new_state), ev->cause ? ev->cause : "");
+}
+
 static void wr16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
@@ -1053,6 +1065,22 @@ static int run_script(const struct pd_script *sc, int verbose,
         free(r);
         return TOOL_USAGE;
     }
+    /* emptied by the first script of this process, appended to after */
+    static bool edge_log_started;
+    const char *edge_path = getenv("SYNACK_EDGE_LOG");
+    FILE *edges = NULL;
+    if (edge_path && *edge_path) {
+        edges = fopen(edge_path, edge_log_started ? "a" : "w");
+        edge_log_started = true;
+        if (!edges) {
+            fprintf(stderr, "synack packetdrill: SYNACK_EDGE_LOG %s: cannot "
+                            "open\n", edge_path);
+            synack_stack_del(r->st);
+            free(r);
+            return TOOL_FAIL;
+        }
+        synack_set_trace(r->st, edge_log, edges);
+    }
     int64_t base = 0;
     for (size_t i = 0; i < sc->nev && !r->failed; i++) {
         const struct pd_event *e = &sc->ev[i];
@@ -1151,6 +1179,11 @@ static int run_script(const struct pd_script *sc, int verbose,
                          "after the last line");
     int rc = r->failed ? TOOL_FAIL : TOOL_OK;
     synack_stack_del(r->st);
+    if (edges && fclose(edges) != 0) {
+        fprintf(stderr, "synack packetdrill: SYNACK_EDGE_LOG %s: write "
+                        "error\n", edge_path);
+        rc = TOOL_FAIL;
+    }
     free(r);
     return rc;
 }

@@ -40,4 +40,12 @@ int trace_main(int argc, char **argv);
  * one stack on virtual time. */
 int packetdrill_main(int argc, char **argv);
 
+/* `synack states ...` (tools/states.c): the core's transition table as a
+ * table or Graphviz DOT; --coverage checks the edges tests took. */
+int states_main(int argc, char **argv);
+
+/* `synack diagram FILE ...` (tools/diagram.c): a capture's connections as
+ * ladder diagrams with both ends' inferred states. */
+int diagram_main(int argc, char **argv);
+
 #endif

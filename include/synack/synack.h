@@ -83,11 +83,35 @@ enum synack_state {
 };
 /* "SYN-SENT", "FIN-WAIT-1", ...: the RFC 9293 spelling. */
 const char *synack_state_name(int state);
-/* 1 if from -> to is an edge of the RFC 9293 state diagram (figure 5, with
- * the text's edges: any state to CLOSED on reset, abort or timeout;
- * FIN-WAIT-1 to TIME-WAIT on FIN+ACK). An embryonic passive connection
- * that is reset goes to CLOSED: the listener itself stays in LISTEN. */
+/* 1 if from -> to is an edge of the core's transition table (below): the
+ * RFC 9293 state diagram (figure 5) with the text's edges (any state to
+ * CLOSED on reset, abort or timeout; FIN-WAIT-1 to TIME-WAIT on FIN+ACK).
+ * An embryonic passive connection that is reset goes to CLOSED: the
+ * listener itself stays in LISTEN. */
 int synack_state_edge_legal(int from, int to);
+
+/* The core's transition table (src/core/tcp_fsm.c), read-only: every edge
+ * a connection may take, the source of synack_state_edge_legal, of
+ * `synack states` and of docs/state-diagram.svg. */
+typedef struct synack_state_edge {
+    int from, to;      /* enum synack_state */
+    const char *cause; /* as the trace hook names it: "rcv SYN",
+                          "call close", "timeout 2MSL" */
+    const char *send;  /* the segment sent: "SYN, ACK"; "" for none */
+    const char *note;  /* a short note, may be "" */
+    int figure5;       /* 1: an edge of RFC 9293 figure 5; 0: of the RFC's
+                          text (reset, abort, timeout) or a documented
+                          choice */
+} synack_state_edge;
+/* The table: stores its address in *edges (if not NULL), returns its
+ * length. */
+size_t synack_state_edges(const synack_state_edge **edges);
+/* Index of the edge that describes a traced change from -> to with this
+ * cause text, or -1 if none does. "rcv" causes compare as flag sets (PSH,
+ * URG, ECE, CWR ignored; ACK ignored unless the edge names it); others
+ * exactly or with a parenthesised detail ("call close (unread data:
+ * reset)" is "call close"). */
+int synack_state_edge_match(int from, int to, const char *cause);
 
 /* ---- counters and drop reasons ------------------------------------------ */
 /* Every frame or segment the stack discards is counted under one reason and

@@ -6,45 +6,6 @@
 
 #include "core.h"
 
-/* Legal edges of the RFC 9293 state diagram (figure 5), plus the edges the
- * RFC text adds: any state to CLOSED on RST/abort/timeout, SYN-RECEIVED back
- * to LISTEN (not modelled: the embryonic tcb is freed instead, so it goes
- * to CLOSED) and FIN-WAIT-1 to TIME-WAIT on FIN+ACK. */
-#define E(a, b) (1u << (b))
-static const uint16_t legal[SYNACK__STATE_COUNT] = {
-    [SYNACK_CLOSED] = E(, SYNACK_LISTEN) | E(, SYNACK_SYN_SENT) |
-                      E(, SYNACK_SYN_RECEIVED),
-    [SYNACK_LISTEN] = E(, SYNACK_CLOSED) | E(, SYNACK_SYN_SENT) |
-                      E(, SYNACK_SYN_RECEIVED),
-    [SYNACK_SYN_SENT] = E(, SYNACK_CLOSED) | E(, SYNACK_SYN_RECEIVED) |
-                        E(, SYNACK_ESTABLISHED),
-    [SYNACK_SYN_RECEIVED] = E(, SYNACK_CLOSED) | E(, SYNACK_ESTABLISHED) |
-                            E(, SYNACK_FIN_WAIT_1) | E(, SYNACK_CLOSE_WAIT),
-    [SYNACK_ESTABLISHED] = E(, SYNACK_CLOSED) | E(, SYNACK_FIN_WAIT_1) |
-                           E(, SYNACK_CLOSE_WAIT),
-    [SYNACK_FIN_WAIT_1] = E(, SYNACK_CLOSED) | E(, SYNACK_FIN_WAIT_2) |
-                          E(, SYNACK_CLOSING) | E(, SYNACK_TIME_WAIT),
-    [SYNACK_FIN_WAIT_2] = E(, SYNACK_CLOSED) | E(, SYNACK_TIME_WAIT),
-    [SYNACK_CLOSE_WAIT] = E(, SYNACK_CLOSED) | E(, SYNACK_LAST_ACK),
-    [SYNACK_CLOSING] = E(, SYNACK_CLOSED) | E(, SYNACK_TIME_WAIT),
-    [SYNACK_LAST_ACK] = E(, SYNACK_CLOSED),
-    [SYNACK_TIME_WAIT] = E(, SYNACK_CLOSED),
-};
-#undef E
-
-bool tcp_state_edge_ok(int from, int to)
-{
-    if (from < 0 || from >= SYNACK__STATE_COUNT || to < 0 ||
-        to >= SYNACK__STATE_COUNT)
-        return false;
-    return (legal[from] >> to) & 1u;
-}
-
-int synack_state_edge_legal(int from, int to)
-{
-    return tcp_state_edge_ok(from, to);
-}
-
 synack_time_t tcp_rto_min(const synack_stack *st)
 {
     return (synack_time_t)st->tun.rto_min_us * SYNACK_USEC;

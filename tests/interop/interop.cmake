@@ -56,6 +56,10 @@ endif()
 
 # Case 13: `synack bridge`, Linux to Linux through the impaired link.
 synack_interop(13-bridge 600)
+# Case 11: `synack diagram` on tcpdump captures of Linux-to-Linux
+# connections (two namespaces, a veth pair and a lossy `synack bridge`):
+# the inferred states of both ends match `ss -tan` at every sample.
+synack_interop(11-diagram-linux 600)
 # Case 12 (issue 7, acceptance 2): `synack explain` against the control
 # socket of live synack processes names the cause of CLOSE-WAIT and
 # FIN-WAIT-2 with Linux at the other end.

@@ -14,6 +14,11 @@ if(TARGET synack)
     string(REPLACE "-" "_" group_ ${group})
     string(REPLACE "-" "_" n_ ${n})
     add_test(NAME pd_${group_}_${n_} COMMAND $<TARGET_FILE:synack> packetdrill ${f})
+    # state changes recorded for the edge-coverage check (fsm.cmake)
+    set_tests_properties(pd_${group_}_${n_} PROPERTIES
+      ENVIRONMENT "SYNACK_EDGE_LOG=${PROJECT_BINARY_DIR}/tests/fsm-edges/pd_${group_}_${n_}.edges"
+      FIXTURES_REQUIRED fsm_edges_clean
+      FIXTURES_SETUP fsm_edges)
   endforeach()
   add_test(NAME pd_broken_diff
     COMMAND ${PROJECT_SOURCE_DIR}/tests/pkt/pd_broken_check.sh

@@ -48,8 +48,30 @@ static void capture(void *ctx, const uint8_t *f, size_t len, synack_time_t now)
     memcpy(s->data, tcp + s->th.hlen, s->len);
 }
 
+/* Edge coverage (docs/state-transitions.md): when SYNACK_EDGE_LOG names a
+ * file, every traced state change is appended to it as
+ * "FROM<TAB>TO<TAB>CAUSE" lines; the file is emptied by the first change of
+ * this process, and `synack states --coverage` matches the lines against
+ * the core's transition table. */
+static void edge_log(const synack_trace_event *ev)
+{
+    static bool started;
+    const char *path = getenv("SYNACK_EDGE_LOG");
+    if (!path || !*path)
+        return;
+    FILE *f = fopen(path, started ? "a" : "w");
+    if (!f)
+        fail_msg("SYNACK_EDGE_LOG %s: cannot open", path);
+    started = true;
+    fprintf(f, "%s\t%s\t%s\n", synack_state_name(ev->old_state),
+            synack_state_name(ev->new_state), ev->cause ? ev->cause : "");
+    fclose(f);
+}
+
 static void trace(void *ctx, const synack_trace_event *ev)
 {
+    if (ev->kind == SYNACK_TRACE_STATE)
+        edge_log(ev);
     pkt_env *e = ctx;
     if (ev->kind != SYNACK_TRACE_STATE || e->nev >= 256)
         return;

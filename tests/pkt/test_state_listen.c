@@ -89,6 +89,26 @@ static void listen_close_to_closed(void **state)
     pkt_teardown(&e, true);
 }
 
+/* abort() on a listener: CLOSED at once, nothing sent, the handle
+ * released (edge LISTEN -> CLOSED "call abort" of src/core/tcp_fsm.c). */
+static void listen_abort_to_closed(void **state)
+{
+    (void)state;
+    pkt_env e;
+    pkt_setup(&e, NULL);
+    int l = pkt_listen(&e, 8);
+    assert_int_equal(synack_abort(e.st, l, e.now), 0);
+    pkt_expect_none(&e);
+    assert_true(pkt_saw(&e, SYNACK_LISTEN, SYNACK_CLOSED));
+    assert_string_equal(e.ev[e.nev - 1].cause, "call abort");
+    assert_int_equal(synack_stack_conn_count(e.st), 0);
+    assert_int_equal(synack_poll(e.st, l), 0); /* handle released */
+    pkt_inject_syn(&e, NULL);
+    pkt_expect(&e, R_ | A_, 0, PKT_RISN + 1, 0);
+    pkt_expect_none(&e);
+    pkt_teardown(&e, true);
+}
+
 /* Closing a listener with an embryonic (SYN-RECEIVED) connection frees it
  * silently; the peer's ACK then finds a closed port. A connection that
  * completed but was never accepted is reset. */
@@ -409,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(listen_syn_to_synrcvd),
         cmocka_unit_test(listen_close_to_closed),
+        cmocka_unit_test(listen_abort_to_closed),
         cmocka_unit_test(listen_close_with_pending_children),
         cmocka_unit_test(listen_rst_ignored),
         cmocka_unit_test(listen_ack_gets_rst),
