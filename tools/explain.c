@@ -17,6 +17,7 @@
 #include "explain_out.h"
 #include "explain_rules.h"
 #include "opts.h"
+#include "explain_cap.h"
 #include "tool.h"
 
 #define PROG "synack explain"
@@ -28,6 +29,8 @@ static void usage(FILE *out)
             "usage: synack explain [--if IFNAME] [--all] [--json] "
             "[--min-age SEC]\n"
             "                      [--interval MS]\n"
+            "       synack explain [--all] [--json] [--min-age SEC] "
+            "[--filter EXPR] FILE\n"
             "\n"
             "For every running synack process (control sockets in "
             "$XDG_RUNTIME_DIR/synack\n"
@@ -39,6 +42,16 @@ static void usage(FILE *out)
             "plain words, with\n"
             "the tunable or the application call that governs each.\n"
             "\n"
+            "With FILE (pcap or pcapng), the same for both ends of every "
+            "TCP connection\n"
+            "in the capture, their states inferred from the segments as "
+            "`synack diagram`\n"
+            "does, as of the capture's last packet. A capture cannot show "
+            "whether an\n"
+            "application closed its socket or what it has not read: the "
+            "explanations\n"
+            "say so; the tunables quoted are Linux's defaults.\n"
+            "\n"
             "Options:\n"
             "  --if IF          only the process serving interface IF\n"
             "  -a, --all        explain every connection, healthy ones too\n"
@@ -49,6 +62,8 @@ static void usage(FILE *out)
             "  --interval MS    look twice, MS apart, to see a growing "
             "Send-Q (default 250;\n"
             "                   0: look once)\n"
+            "  --filter EXPR    with FILE: only packets this BPF expression "
+            "matches\n"
             "  -h, --help       this text\n"
             "\n"
             "Exit status: 0 (whether or not something is stuck), 1 if a "
@@ -160,7 +175,8 @@ int explain_main(int argc, char **argv)
     int all = 0, json = 0;
     int64_t min_age = EXPLAIN_MIN_AGE_DEFAULT;
     long interval = 250;
-    const char *only = NULL;
+    const char *only = NULL, *file = NULL, *filter = NULL;
+    int live_opt = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v;
@@ -178,6 +194,14 @@ int explain_main(int argc, char **argv)
                 return TOOL_USAGE;
             }
             only = argv[++i];
+            live_opt = 1;
+        } else if ((v = opts_value(PROG, argc, argv, &i, "--filter", &m)) ||
+                   m) {
+            if (!v || !*v) {
+                fprintf(stderr, PROG ": --filter needs a BPF expression\n");
+                return TOOL_USAGE;
+            }
+            filter = v;
         } else if ((v = opts_value(PROG, argc, argv, &i, "--min-age", &m)) ||
                    m) {
             synack_time_t t;
@@ -194,12 +218,29 @@ int explain_main(int argc, char **argv)
                 return TOOL_USAGE;
             }
             interval = (long)ms;
+            live_opt = 1;
+        } else if (a[0] != '-' && !file) {
+            file = a;
         } else {
             fprintf(stderr, PROG ": %s '%s' (see " PROG " --help)\n",
                     a[0] == '-' ? "unknown option" : "unexpected argument", a);
             return TOOL_USAGE;
         }
     }
+
+    if (file && live_opt) {
+        fprintf(stderr, PROG ": --if and --interval ask running processes; "
+                "they do not apply to a capture file\n");
+        return TOOL_USAGE;
+    }
+    if (filter && !file) {
+        fprintf(stderr, PROG ": --filter applies to a capture file: give "
+                "one (see " PROG " --help)\n");
+        return TOOL_USAGE;
+    }
+    if (file)
+        return explain_capture(file, filter, json, all, min_age) ? TOOL_FAIL
+                                                                 : TOOL_OK;
 
     char dir[256], err[512];
     if (ctl_dir(dir, sizeof dir) != 0) {

@@ -332,6 +332,11 @@ static void time_wait(const struct explain_conn *c,
     char a[48], d[32];
     set(r, EXPLAIN_NORMAL, "time-wait");
     r->ends_in = c->timer == SYNACK_TIMER_TIMEWAIT ? c->timer_left : -1;
+    if (r->ends_in < 0 && c->timer == SYNACK_TIMER_NONE && c->in_state >= 0) {
+        /* no timer seen (a capture): 2MSL from when it entered */
+        int64_t len = (int64_t)t->timewait_len * (int64_t)SYNACK_SEC;
+        r->ends_in = c->in_state < len ? len - c->in_state : 0;
+    }
     put(r->summary, sizeof r->summary,
         "normal: this end closed first and waits 2MSL%s%s",
         r->ends_in >= 0 ? ", " : "",
@@ -535,24 +540,37 @@ static int data_side(const struct explain_conn *c,
                 explain_fmt_dur(r->ends_in, d2, sizeof d2));
         return 1;
     }
-    if (c->snd_wnd == 0 && c->send_q > 0) {
+    if (c->snd_wnd == 0 &&
+        (c->send_q > 0 || (c->queues_unseen && c->persist_probes > 0))) {
         set(r, EXPLAIN_STUCK, "zero-window");
         r->ends_in = -1;
-        put(r->summary, sizeof r->summary,
-            "the peer's window is zero: its application is not reading; "
-            "%u bytes wait in our Send-Q",
-            c->send_q);
+        if (c->queues_unseen)
+            put(r->summary, sizeof r->summary,
+                "the peer's window is zero: its application is not "
+                "reading; this end probes it, so it has data to send");
+        else
+            put(r->summary, sizeof r->summary,
+                "the peer's window is zero: its application is not "
+                "reading; %u bytes wait in our Send-Q",
+                c->send_q);
         put(r->governs, sizeof r->governs,
             "recv() in the peer's application; zero-window probes (persist "
             "timer, tcp_retries2=%d unanswered probes)",
             t->retries2);
-        say(r,
-            "The peer advertises a receive window of 0: its receive "
-            "buffer is full because its application does not read. "
-            "This end cannot send; the %u bytes the local application "
-            "wrote stay in Send-Q, and its writes block once the send "
-            "buffer is full.",
-            c->send_q);
+        if (c->queues_unseen)
+            say(r, "The peer advertises a receive window of 0: its receive "
+                   "buffer is full because its application does not read. "
+                   "This end cannot send; what its application wrote stays "
+                   "in Send-Q (a capture does not show how much), and its "
+                   "writes block once the send buffer is full.");
+        else
+            say(r,
+                "The peer advertises a receive window of 0: its receive "
+                "buffer is full because its application does not read. "
+                "This end cannot send; the %u bytes the local application "
+                "wrote stay in Send-Q, and its writes block once the send "
+                "buffer is full.",
+                c->send_q);
         say(r,
             "This end sends zero-window probes (persist timer, backing "
             "off up to tcp_rto_max_ms) to learn when the window opens; "
@@ -581,21 +599,31 @@ static int data_side(const struct explain_conn *c,
             c->snd_wnd);
         return 1;
     }
-    if (c->rcv_wnd == 0 && c->recv_q > 0) {
+    if (c->rcv_wnd == 0 && (c->recv_q > 0 || c->queues_unseen)) {
         set(r, EXPLAIN_STUCK, "local-app-not-reading");
         r->ends_in = -1;
-        put(r->summary, sizeof r->summary,
-            "this application is not reading: %u bytes unread, our window "
-            "is zero",
-            c->recv_q);
+        if (c->queues_unseen)
+            put(r->summary, sizeof r->summary,
+                "this application is not reading: its window is zero");
+        else
+            put(r->summary, sizeof r->summary,
+                "this application is not reading: %u bytes unread, our "
+                "window is zero",
+                c->recv_q);
         put(r->governs, sizeof r->governs,
             "recv() in the local application (the buffer: tcp_rmem, "
             "SO_RCVBUF)");
-        say(r,
-            "The receive buffer is full of data the local application "
-            "has not read (Recv-Q %u bytes), so this end advertises a "
-            "zero window and the peer has to stop sending and probe.",
-            c->recv_q);
+        if (c->queues_unseen)
+            say(r, "The receive buffer is full of data the local "
+                   "application has not read, so this end advertises a "
+                   "zero window and the peer has to stop sending and "
+                   "probe.");
+        else
+            say(r,
+                "The receive buffer is full of data the local application "
+                "has not read (Recv-Q %u bytes), so this end advertises a "
+                "zero window and the peer has to stop sending and probe.",
+                c->recv_q);
         return 1;
     }
     return 0;

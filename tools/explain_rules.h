@@ -76,6 +76,10 @@ struct explain_conn {
      * ones on a listener look like a SYN flood; many CLOSE-WAIT, like an
      * application that leaks sockets. */
     uint32_t similar;
+    /* 1: the queues are not seen (a capture): send_q is only what was sent
+     * and not acknowledged, recv_q is 0; a zero window is then judged by
+     * the windows and the probes alone */
+    int queues_unseen;
 };
 void explain_conn_init(struct explain_conn *c);
 

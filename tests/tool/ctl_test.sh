@@ -489,8 +489,11 @@ explain_none)
     has "--min-age"
     run 2 "$SYNACK" explain --interval 99999999
     has "at most 60000"
-    run 2 "$SYNACK" explain extra
-    has "unexpected argument 'extra'"
+    # a word is a capture file to explain; a second one is too many
+    run 1 "$SYNACK" explain extra
+    has "extra: No such file or directory"
+    run 2 "$SYNACK" explain one two
+    has "unexpected argument 'two'"
     run 1 "$SYNACK" trace
     has "^synack trace: no running synack process$"
     run 0 "$SYNACK" trace --help

@@ -125,3 +125,9 @@ add_test(NAME tool_explain_bad_option
           explain --frob -- "unknown option '--frob'")
 set_tests_properties(tool_explain_sim_usage tool_explain_sim_bad_time
   tool_explain_help tool_explain_bad_option PROPERTIES LABELS tool TIMEOUT 60)
+
+# `synack explain FILE`: the same rules on captures of these scenarios
+# (made by synack sim --pcap), both ends inferred by tools/capinfer.
+add_test(NAME tool_explain_capture
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/explain-capture.sh $<TARGET_FILE:synack>)
+set_tests_properties(tool_explain_capture PROPERTIES LABELS tool TIMEOUT 120)
