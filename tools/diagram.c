@@ -391,8 +391,9 @@ static int draw_text(const struct capconn *c, const struct capinfer *ci,
                              det[0] ? det : NULL);
             }
             if (!after)
-                ladder_segment(l, g->p.t_ns - t0, g->from, &g->p.seg,
-                               ci->marks[k]);
+                ladder_segment_sack(l, g->p.t_ns - t0, g->from, &g->p.seg,
+                                    ci->marks[k], g->p.nsack,
+                                    (const uint32_t(*)[2])g->p.sack);
         }
     }
     for (int x = 0; x < 2; x++)
@@ -603,6 +604,17 @@ static void json_conn(FILE *f, const struct capconn *c,
             fprintf(f, ",\"mss\":%u", (unsigned)s->mss);
         if (s->has_ws)
             fprintf(f, ",\"ws\":%u", (unsigned)s->ws);
+        if (g->p.nsack) {
+            /* relative to the peer's base, like rack */
+            fputs(",\"sack\":[", f);
+            for (unsigned j = 0; j < g->p.nsack; j++)
+                fprintf(f, "%s[%lu,%lu]", j ? "," : "",
+                        (unsigned long)(uint32_t)(g->p.sack[j][0] -
+                                                  base[!g->from]),
+                        (unsigned long)(uint32_t)(g->p.sack[j][1] -
+                                                  base[!g->from]));
+            fputc(']', f);
+        }
         fputs(",\"marks\":", f);
         jmarks(f, ci->marks[k]);
         fprintf(f, ",\"dup_ack\":%u,\"state_a\":",

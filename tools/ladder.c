@@ -33,6 +33,8 @@ struct segrec {
     int st[2];
     synack_seg seg; /* seq and ack already made relative, wnd scaled */
     uint64_t wnd;
+    uint8_t nsack;        /* SACK blocks, relative like the ACK */
+    uint32_t sack[4][2];
     int from;
     unsigned fate;
 };
@@ -445,7 +447,8 @@ static uint32_t seq_len(const synack_seg *s)
 }
 
 /* "<SEQ=1><ACK=1><CTL=ACK><LEN=100><WND=65535>" */
-static void seg_text(const synack_seg *s, uint64_t wnd, char *buf, size_t len)
+static void seg_text(const synack_seg *s, uint64_t wnd, unsigned nsack,
+                     const uint32_t (*sack)[2], char *buf, size_t len)
 {
     char flags[32];
     size_t n = 0;
@@ -469,6 +472,9 @@ static void seg_text(const synack_seg *s, uint64_t wnd, char *buf, size_t len)
         ADD("<MSS=%u>", (unsigned)s->mss);
     if (s->has_ws)
         ADD("<WS=%u>", (unsigned)s->ws);
+    for (unsigned i = 0; i < nsack; i++)
+        ADD("%s%lu-%lu%s", i ? "," : "<SACK=", (unsigned long)sack[i][0],
+            (unsigned long)sack[i][1], i + 1 == nsack ? ">" : "");
 #undef ADD
 }
 
@@ -534,6 +540,28 @@ void ladder_fate_text(unsigned fate, char *buf, size_t len)
 unsigned ladder_segment(ladder *l, synack_time_t t, int from,
                         const synack_seg *s, unsigned fate)
 {
+    return ladder_segment_sack(l, t, from, s, fate, 0, NULL);
+}
+
+/* SACK blocks as drawn: relative to the peer's ISN, like the ACK. */
+static unsigned sack_view(const ladder *l, int from, unsigned nsack,
+                          const uint32_t (*sack)[2], uint32_t (*out)[2])
+{
+    const struct dir *peer = &l->dir[!(from & 1)];
+    if (nsack > 4)
+        nsack = 4;
+    for (unsigned i = 0; i < nsack; i++)
+        for (int k = 0; k < 2; k++)
+            out[i][k] = sack[i][k] - (!l->cfg.absolute && peer->isn_known
+                                          ? peer->isn
+                                          : 0);
+    return nsack;
+}
+
+unsigned ladder_segment_sack(ladder *l, synack_time_t t, int from,
+                             const synack_seg *s, unsigned fate,
+                             unsigned nsack, const uint32_t (*sack)[2])
+{
     struct dir *me = &l->dir[from & 1];
     unsigned found = 0;
     if (s->flags & SYNACK_TH_SYN) {
@@ -559,8 +587,10 @@ unsigned ladder_segment(ladder *l, synack_time_t t, int from,
         synack_seg v;
         uint64_t wnd;
         char text[256], note[160];
+        uint32_t sk[4][2];
+        unsigned ns = sack_view(l, from, nsack, sack, sk);
         seg_view(l, from, s, &v, &wnd);
-        seg_text(&v, wnd, text, sizeof text);
+        seg_text(&v, wnd, ns, (const uint32_t(*)[2])sk, text, sizeof text);
         note_fate(fate | found, note, sizeof note);
         svg_row(l, LSVG_SEG, t, from & 1, text, note, s, fate | found);
     }
@@ -579,6 +609,7 @@ unsigned ladder_segment(ladder *l, synack_time_t t, int from,
     rec->from = from & 1;
     rec->fate = fate | found;
     seg_view(l, from, s, &rec->seg, &rec->wnd);
+    rec->nsack = (uint8_t)sack_view(l, from, nsack, sack, rec->sack);
     emit(l, &r);
     return found;
 }
@@ -587,7 +618,8 @@ static void render_rec(const ladder *l, const struct segrec *r, char *out,
                        size_t len)
 {
     char text[256], mid[ROW_MAX], note[160];
-    seg_text(&r->seg, r->wnd, text, sizeof text);
+    seg_text(&r->seg, r->wnd, r->nsack, (const uint32_t(*)[2])r->sack, text,
+             sizeof text);
     int w = l->midw - 8;
     const char *tail;
     if (r->from == LADDER_A) {
@@ -609,7 +641,7 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
         synack_seg v;
         uint64_t wnd;
         seg_view(l, !(side & 1), s, &v, &wnd);
-        seg_text(&v, wnd, st, sizeof st);
+        seg_text(&v, wnd, 0, NULL, st, sizeof st);
     }
     snprintf(note, sizeof note, "%s drops it: %s",
              side == LADDER_A ? "A" : "B", reason);

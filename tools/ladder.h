@@ -88,6 +88,13 @@ void ladder_state(ladder *l, synack_time_t t, int side, int state,
 unsigned ladder_segment(ladder *l, synack_time_t t, int from,
                         const synack_seg *seg, unsigned fate);
 
+/* The same with the segment's SACK blocks (at most 4, [left, right) as on
+ * the wire), drawn after the options as <SACK=L-R,...>, relative to the
+ * peer's ISN like the ACK. */
+unsigned ladder_segment_sack(ladder *l, synack_time_t t, int from,
+                             const synack_seg *seg, unsigned fate,
+                             unsigned nsack, const uint32_t (*sack)[2]);
+
 /* `side` discarded a segment (seg may be NULL when it could not be
  * parsed) for `reason`. */
 void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *seg,

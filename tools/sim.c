@@ -26,6 +26,7 @@
 
 #include "explain_out.h"
 #include "explain_rules.h"
+#include "capread.h"
 #include "ladder.h"
 #include "opts.h"
 #include "tsplot.h"
@@ -431,16 +432,18 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
     struct probe *p = (struct probe *)(void *)d;
     struct side *sd = p->side;
     struct sim *sim = sd->sim;
-    synack_seg seg;
+    struct cap_pkt cp; /* with the SACK blocks, which the ladder draws */
     sd->frames_tx++;
     int down = sim->link_down || (sim->drop_from & (1u << sd->idx));
-    if (!ladder_parse_frame(frame, len, &seg)) {
+    if (len < 14 || frame[12] != 0x08 || frame[13] != 0x00 ||
+        !capread_ipv4(frame + 14, len - 14, &cp) || cp.truncated) {
         if (down) {
             sim->linkdown_drops++;
             return 0;
         }
         return synack_dev_transmit(p->inner, frame, len, now);
     }
+    synack_seg seg = cp.seg;
     unsigned fate = take_retrans(sd, &seg) ? LADDER_RETRANS : 0;
     int rc = 0;
     if (down) {
@@ -479,7 +482,9 @@ static int probe_transmit(synack_dev *d, const uint8_t *frame, size_t len,
         sd->tw_last_seg = now;
     }
     plot_frame(sd, 1, now, frame, len, (fate & LADDER_RETRANS) != 0);
-    unsigned found = ladder_segment(sim->lad, now, sd->idx, &seg, fate);
+    unsigned found = ladder_segment_sack(sim->lad, now, sd->idx, &seg, fate,
+                                         cp.nsack,
+                                         (const uint32_t(*)[2])cp.sack);
     if (found & LADDER_KEEPALIVE) {
         if (!sd->ka_probes)
             sd->t_probe1 = now;

@@ -30,6 +30,7 @@ STATES = ["CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
           "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK",
           "TIME-WAIT"]
 ROW = re.compile(r"^\s+(\d+)\.\s+(\d+\.\d+)  (.*)$")
+SACKTXT = re.compile(r"<SACK=([0-9,\-]+)>")
 SEGTXT = re.compile(r"<SEQ=(\d+)>(?:<ACK=(\d+)>)?<CTL=([A-Z,]+)>(?:<LEN=(\d+)>)?")
 
 
@@ -59,9 +60,12 @@ def parse_sim(text):
                 frm = "A" if ("--> <SEQ" in rest) else "B"
                 lost = ("--X" in rest) or ("X-- <SEQ" in rest)
                 note = rest.split("-->")[-1] if frm == "A" else rest.split("<--")[-1]
+                km = SACKTXT.search(rest)
+                sack = ([[int(x) for x in b.split("-")]
+                         for b in km.group(1).split(",")] if km else [])
                 seg = {"from": frm, "seq": int(sm.group(1)),
                        "flags": sm.group(3), "len": int(sm.group(4) or 0),
-                       "lost": lost, "note": note}
+                       "lost": lost, "note": note, "sack": sack}
         rows.append({"t": t, "a": a, "b": b, "seg": seg, "text": line})
     return rows
 
@@ -151,6 +155,10 @@ def main():
         n_re = n_ka = 0
         bmax = 0  # highest sequence end of B's segments that reached A
         for s, r in zip(ss, ds):
+            if s["sack"] != r.get("sack", []):
+                print("  %s seg %d: SACK blocks: sim %s, diagram %s" %
+                      (side, r["segment"], s["sack"], r.get("sack", [])))
+                bad += 1
             sre = "retransmission" in s["note"]
             dre = "retransmission" in r["marks"]
             if sre:

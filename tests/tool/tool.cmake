@@ -261,3 +261,11 @@ add_test(NAME tool_sim_fast_path_same_clean
           --bytes 4M --seed 8)
 set_tests_properties(tool_sim_fast_path_same tool_sim_fast_path_same_clean
   PROPERTIES LABELS tool TIMEOUT 120)
+
+# SACK blocks are drawn on the rows that carry them, relative like the ACK
+# (RFC 2018: the receiver reports what it holds above the hole): the first
+# frame of this seed is lost (bytes 4345-5792), the next ACKs SACK above it.
+synack_tool_test(sim_sack_blocks 0 sim transfer --bytes 50K --loss 3 --seed 4
+  --ladder full --
+  "<-- <SEQ=1><ACK=4345><CTL=ACK><WND=[0-9]+><SACK=5793-7241> +<--"
+  "<-- <SEQ=1><ACK=4345><CTL=ACK><WND=[0-9]+><SACK=5793-8689> +<--")
