@@ -320,12 +320,16 @@ static void print_final(const struct capinfer *ci, uint64_t t0, FILE *out)
 
 static void print_vantage(const struct capinfer *ci, FILE *out)
 {
-    const char *v = ci->vantage == CAPINFER_NEAR_A   ? "near A (the client)"
-                    : ci->vantage == CAPINFER_NEAR_B ? "near B (the server)"
-                                                     : "unknown";
+    int cl = ci->conn && ci->conn->a_is_client;
+    const char *v = ci->vantage == CAPINFER_NEAR_A
+                        ? (cl ? "near A (the client)" : "near A")
+                    : ci->vantage == CAPINFER_NEAR_B
+                        ? (cl ? "near B (the server)" : "near B")
+                        : "unknown";
     fprintf(out, "  capture point %s", v);
     if (ci->rtt_ns)
-        fprintf(out, "; handshake round trip %.3f ms",
+        fprintf(out, "; %s round trip %.3f ms",
+                ci->mid_connection ? "estimated" : "handshake",
                 (double)ci->rtt_ns / 1e6);
     fprintf(out, "\n");
     if (ci->vantage == CAPINFER_NEAR_A)
@@ -334,6 +338,38 @@ static void print_vantage(const struct capinfer *ci, FILE *out)
     else if (ci->vantage == CAPINFER_NEAR_B)
         fprintf(out, "                A's changes happen up to one one-way "
                      "delay after the times shown\n");
+}
+
+/* The base of each side's relative sequence numbers: its SYN's, else
+ * (the capture starts mid-connection) one below its first segment's, so
+ * that the first byte seen is 1, as after a SYN; else the peer's first
+ * ACK's minus one (a side that only receives). bknown[x] is 0 when the
+ * capture shows neither. */
+static void rel_bases(const struct capconn *c, uint32_t base[2],
+                      int bknown[2])
+{
+    base[0] = base[1] = 0;
+    bknown[0] = bknown[1] = 0;
+    for (size_t k = 0; k < c->nsegs; k++) {
+        const synack_seg *s = &c->segs[k].p.seg;
+        int x = c->segs[k].from;
+        if ((s->flags & SYNACK_TH_SYN) && !bknown[x]) {
+            base[x] = s->seq;
+            bknown[x] = 1;
+        }
+    }
+    for (size_t k = 0; k < c->nsegs; k++) {
+        const synack_seg *s = &c->segs[k].p.seg;
+        int x = c->segs[k].from;
+        if (!bknown[x]) {
+            base[x] = s->seq - 1;
+            bknown[x] = 1;
+        }
+        if (!bknown[!x] && (s->flags & SYNACK_TH_ACK)) {
+            base[!x] = s->ack - 1;
+            bknown[!x] = 1;
+        }
+    }
 }
 
 static int draw_text(const struct capconn *c, const struct capinfer *ci,
@@ -357,6 +393,14 @@ static int draw_text(const struct capconn *c, const struct capinfer *ci,
         return -1;
     ladder_set_state(l, LADDER_A, ci->side[0].initial);
     ladder_set_state(l, LADDER_B, ci->side[1].initial);
+    if (!o->absolute) {
+        uint32_t base[2];
+        int bknown[2];
+        rel_bases(c, base, bknown);
+        for (int x = 0; x < 2; x++)
+            if (bknown[x])
+                ladder_set_isn(l, x, base[x]);
+    }
     uint64_t tfirst = ci->first_ns - t0;
     if (ci->side[0].initial_why &&
         ci->side[0].initial_why == ci->side[1].initial_why)
@@ -561,24 +605,9 @@ static void json_conn(FILE *f, const struct capconn *c,
         fputc('}', f);
     }
     fputs("],\n\"rows\":[", f);
-    /* relative numbers: from each side's SYN, else its first segment */
-    uint32_t base[2] = { 0, 0 };
-    int bknown[2] = { 0, 0 };
-    for (size_t k = 0; k < c->nsegs; k++) {
-        const synack_seg *s = &c->segs[k].p.seg;
-        int x = c->segs[k].from;
-        if ((s->flags & SYNACK_TH_SYN) && !bknown[x]) {
-            base[x] = s->seq;
-            bknown[x] = 1;
-        }
-    }
-    for (size_t k = 0; k < c->nsegs; k++) {
-        const struct capconn_seg *g = &c->segs[k];
-        if (!bknown[g->from]) {
-            base[g->from] = g->p.seg.seq;
-            bknown[g->from] = 1;
-        }
-    }
+    uint32_t base[2];
+    int bknown[2];
+    rel_bases(c, base, bknown);
     size_t ch = 0;
     int st[2] = { ci->side[0].initial, ci->side[1].initial };
     for (size_t k = 0; k < c->nsegs; k++) {
@@ -732,8 +761,8 @@ static int run(struct dopts *o)
                "Sequence numbers are %s.\n",
                o->file, cc.n, cc.n == 1 ? "" : "s", cc.packets, cc.linktype, tb,
                o->absolute ? "absolute"
-                           : "relative to each side's ISN (absolute when the "
-                             "SYN is not in the capture)");
+                           : "relative to each side's ISN (without its SYN in "
+                             "the capture: to the first byte seen, as 1)");
     }
     int first = 1;
     for (size_t i = 0; i < cc.n && rc == TOOL_OK; i++) {

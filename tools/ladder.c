@@ -33,6 +33,7 @@ struct segrec {
     int st[2];
     synack_seg seg; /* seq and ack already made relative, wnd scaled */
     uint64_t wnd;
+    uint8_t rel;          /* REL_* bits: which numbers are relative */
     uint8_t nsack;        /* SACK blocks, relative like the ACK */
     uint32_t sack[4][2];
     int from;
@@ -447,8 +448,20 @@ static uint32_t seq_len(const synack_seg *s)
 }
 
 /* "<SEQ=1><ACK=1><CTL=ACK><LEN=100><WND=65535>" */
+/* What seg_view made relative (seg_text draws those as signed). */
+#define REL_SEQ 1
+#define REL_ACK 2 /* the ACK and the SACK blocks */
+
+/* A sequence number as drawn: relative ones before the base (data sent
+ * before a capture began, acknowledged in it) are negative. */
+static long seqnum(uint32_t v, int rel)
+{
+    return rel ? (long)(int32_t)v : (long)v;
+}
+
 static void seg_text(const synack_seg *s, uint64_t wnd, unsigned nsack,
-                     const uint32_t (*sack)[2], char *buf, size_t len)
+                     const uint32_t (*sack)[2], int rel, char *buf,
+                     size_t len)
 {
     char flags[32];
     size_t n = 0;
@@ -460,9 +473,9 @@ static void seg_text(const synack_seg *s, uint64_t wnd, unsigned nsack,
                 n += (size_t)k_;                                               \
         }                                                                      \
     } while (0)
-    ADD("<SEQ=%lu>", (unsigned long)s->seq);
+    ADD("<SEQ=%ld>", seqnum(s->seq, rel & REL_SEQ));
     if (s->flags & SYNACK_TH_ACK)
-        ADD("<ACK=%lu>", (unsigned long)s->ack);
+        ADD("<ACK=%ld>", seqnum(s->ack, rel & REL_ACK));
     ADD("<CTL=%s>", synack_flags_str(s->flags, flags, sizeof flags));
     if (s->len)
         ADD("<LEN=%lu>", (unsigned long)s->len);
@@ -473,25 +486,32 @@ static void seg_text(const synack_seg *s, uint64_t wnd, unsigned nsack,
     if (s->has_ws)
         ADD("<WS=%u>", (unsigned)s->ws);
     for (unsigned i = 0; i < nsack; i++)
-        ADD("%s%lu-%lu%s", i ? "," : "<SACK=", (unsigned long)sack[i][0],
-            (unsigned long)sack[i][1], i + 1 == nsack ? ">" : "");
+        ADD("%s%ld-%ld%s", i ? "," : "<SACK=",
+            seqnum(sack[i][0], rel & REL_ACK),
+            seqnum(sack[i][1], rel & REL_ACK), i + 1 == nsack ? ">" : "");
 #undef ADD
 }
 
 /* The segment as drawn: numbers relative to the ISNs known now, window
  * scaled. */
-static void seg_view(const ladder *l, int from, const synack_seg *s,
-                     synack_seg *v, uint64_t *wnd)
+static int seg_view(const ladder *l, int from, const synack_seg *s,
+                    synack_seg *v, uint64_t *wnd)
 {
     const struct dir *me = &l->dir[from & 1], *peer = &l->dir[!(from & 1)];
+    int rel = 0;
     *v = *s;
-    if (!l->cfg.absolute && me->isn_known)
+    if (!l->cfg.absolute && me->isn_known) {
         v->seq -= me->isn;
-    if (!l->cfg.absolute && peer->isn_known)
+        rel |= REL_SEQ;
+    }
+    if (!l->cfg.absolute && peer->isn_known) {
         v->ack -= peer->isn;
+        rel |= REL_ACK;
+    }
     *wnd = s->wnd;
     if (!(s->flags & SYNACK_TH_SYN) && me->ws_known && peer->ws_known)
         *wnd <<= me->ws;
+    return rel;
 }
 
 static void note_fate(unsigned fate, char *buf, size_t len)
@@ -535,6 +555,12 @@ void ladder_fate_text(unsigned fate, char *buf, size_t len)
 {
     if (len)
         note_fate(fate, buf, len);
+}
+
+void ladder_set_isn(ladder *l, int side, uint32_t isn)
+{
+    l->dir[side & 1].isn_known = 1;
+    l->dir[side & 1].isn = isn;
 }
 
 unsigned ladder_segment(ladder *l, synack_time_t t, int from,
@@ -589,8 +615,9 @@ unsigned ladder_segment_sack(ladder *l, synack_time_t t, int from,
         char text[256], note[160];
         uint32_t sk[4][2];
         unsigned ns = sack_view(l, from, nsack, sack, sk);
-        seg_view(l, from, s, &v, &wnd);
-        seg_text(&v, wnd, ns, (const uint32_t(*)[2])sk, text, sizeof text);
+        int rel = seg_view(l, from, s, &v, &wnd);
+        seg_text(&v, wnd, ns, (const uint32_t(*)[2])sk, rel, text,
+                 sizeof text);
         note_fate(fate | found, note, sizeof note);
         svg_row(l, LSVG_SEG, t, from & 1, text, note, s, fate | found);
     }
@@ -608,7 +635,7 @@ unsigned ladder_segment_sack(ladder *l, synack_time_t t, int from,
     rec->st[1] = l->state[1];
     rec->from = from & 1;
     rec->fate = fate | found;
-    seg_view(l, from, s, &rec->seg, &rec->wnd);
+    rec->rel = (uint8_t)seg_view(l, from, s, &rec->seg, &rec->wnd);
     rec->nsack = (uint8_t)sack_view(l, from, nsack, sack, rec->sack);
     emit(l, &r);
     return found;
@@ -618,8 +645,8 @@ static void render_rec(const ladder *l, const struct segrec *r, char *out,
                        size_t len)
 {
     char text[256], mid[ROW_MAX], note[160];
-    seg_text(&r->seg, r->wnd, r->nsack, (const uint32_t(*)[2])r->sack, text,
-             sizeof text);
+    seg_text(&r->seg, r->wnd, r->nsack, (const uint32_t(*)[2])r->sack,
+             r->rel, text, sizeof text);
     int w = l->midw - 8;
     const char *tail;
     if (r->from == LADDER_A) {
@@ -640,8 +667,8 @@ void ladder_drop(ladder *l, synack_time_t t, int side, const synack_seg *s,
     if (s) {
         synack_seg v;
         uint64_t wnd;
-        seg_view(l, !(side & 1), s, &v, &wnd);
-        seg_text(&v, wnd, 0, NULL, st, sizeof st);
+        int rel = seg_view(l, !(side & 1), s, &v, &wnd);
+        seg_text(&v, wnd, 0, NULL, rel, st, sizeof st);
     }
     snprintf(note, sizeof note, "%s drops it: %s",
              side == LADDER_A ? "A" : "B", reason);

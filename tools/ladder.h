@@ -83,6 +83,10 @@ void ladder_set_state(ladder *l, int side, int state);
 void ladder_state(ladder *l, synack_time_t t, int side, int state,
                   const char *cause, const char *detail);
 
+/* The base of `side`'s relative sequence numbers, for a capture without
+ * that side's SYN (a SYN sets it too). */
+void ladder_set_isn(ladder *l, int side, uint32_t isn);
+
 /* A segment sent by `from` at t. `fate` is a mask of LADDER_* bits.
  * Returns the bits the renderer recognised itself (LADDER_KEEPALIVE). */
 unsigned ladder_segment(ladder *l, synack_time_t t, int from,

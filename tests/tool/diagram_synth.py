@@ -45,7 +45,9 @@ def diagram(synack, frames, extra=()):
         print("FAIL: synack diagram exited %d: %s" % (p.returncode, p.stderr))
         sys.exit(1)
     print(t.stdout)
-    return json.loads(p.stdout)["connections"][0]
+    c = json.loads(p.stdout)["connections"][0]
+    c["_text"] = t.stdout
+    return c
 
 
 def expect(what, got, want):
@@ -147,6 +149,16 @@ def mid_case(synack):
     expect("A final", f["A"]["state"], "TIME-WAIT")
     expect("B final", f["B"]["state"], "CLOSED")
     expect("mid_connection", c["mid_connection"], True)
+    # relative numbers without the SYNs: each side's first byte seen is 1,
+    # in the text and in the JSON
+    rows = c["rows"]
+    expect("first row relative SEQ/ACK", (rows[0]["rseq"], rows[0]["rack"]),
+           (1, 1))
+    expect("B's ACK of A's 200 bytes", rows[1]["rack"], 201)
+    expect("text row of A's first segment",
+           "--> <SEQ=1><ACK=1><CTL=PSH,ACK><LEN=200>" in c["_text"], True)
+    expect("text row of B's ACK",
+           "<-- <SEQ=1><ACK=201><CTL=ACK>" in c["_text"], True)
 
 
 def nosyn_case(synack):
