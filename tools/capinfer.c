@@ -29,6 +29,8 @@ static const char WHY_SILENT[] = "the peer had stopped answering before "
                                  "this RST: it may not have arrived";
 static const char WHY_FIN_UNSEEN[] = "a later segment's sequence number "
                                      "shows a FIN the capture lacks";
+static const char WHY_ACK_AGAIN[] = "earlier copies of this ACK were lost "
+                                    "and nothing after it shows it arrived";
 static const char WHY_UNACKED[] = "not acknowledged in the capture: it may "
                                   "not have arrived";
 
@@ -356,6 +358,7 @@ struct walker {
     size_t capch;
     size_t first_copy;    /* receive(): the first copy of what arrives */
     unsigned ctl_seen[2]; /* 1 SYN, 2 SYN,ACK, 4 FIN seen from that side */
+    int syn_ack_lost[2];  /* an ACK of y's SYN was evidently lost */
 };
 
 static int add_change(struct walker *w, size_t k, int after, int side, int to,
@@ -647,9 +650,20 @@ static int receive(struct walker *w, size_t i, size_t k, int y, int certain)
     if ((f & SYNACK_TH_ACK) && st >= 0) {
         int syn_cov = w->syn_known[y] && SEQ_GEQ(s->ack, w->syn_end[y]);
         int fin_cov = w->fin_known[y] && SEQ_GEQ(s->ack, w->fin_end[y]);
-        if (st == SYNACK_SYN_RECEIVED && syn_cov &&
-            !ack_lost(w->ci, i, w->syn_end[y]))
-            to = SYNACK_ESTABLISHED;
+        if (st == SYNACK_SYN_RECEIVED && syn_cov) {
+            if (ack_lost(w->ci, i, w->syn_end[y])) {
+                w->syn_ack_lost[y] = 1;
+            } else {
+                to = SYNACK_ESTABLISHED;
+                /* after lost copies, the last one is taken as received
+                 * only if y shows it (it sends on) */
+                if (w->syn_ack_lost[y] && certain &&
+                    next_from(c, i, y) == CAPINFER_NONE) {
+                    certain = 0;
+                    why = WHY_ACK_AGAIN;
+                }
+            }
+        }
         int waits = to == SYNACK_FIN_WAIT_1 || to == SYNACK_CLOSING ||
                     to == SYNACK_LAST_ACK;
         if (fin_cov && waits && !ack_lost(w->ci, i, w->fin_end[y])) {

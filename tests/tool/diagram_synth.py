@@ -161,6 +161,35 @@ def mid_case(synack):
            "<-- <SEQ=1><ACK=201><CTL=ACK>" in c["_text"], True)
 
 
+def lost_acks_case(synack):
+    # the handshake's ACK is lost again and again (B resends its SYN,ACK
+    # after each): the last copy, which nothing after it confirms, makes B
+    # ESTABLISHED only in doubt (the sim's half-open scenario)
+    fr = [
+        seg(0.000, "A", 100, 0, "S", 65535, mss=1460),
+        seg(0.010, "B", 500, 101, "SA", 65535, mss=1460),
+        seg(0.010, "A", 101, 501, "A", 65535),
+        seg(1.010, "B", 500, 101, "SA", 65535, mss=1460),
+        seg(1.010, "A", 101, 501, "A", 65535),
+        seg(3.010, "B", 500, 101, "SA", 65535, mss=1460),
+        seg(3.010, "A", 101, 501, "A", 65535),
+    ]
+    c = diagram(synack, fr)
+    print("lost ACKs of the SYN,ACK:")
+    f = c["final"]
+    expect("A final", (f["A"]["state"], f["A"]["certain"]),
+           ("ESTABLISHED", True))
+    expect("B final", (f["B"]["state"], f["B"]["certain"]),
+           ("ESTABLISHED", False))
+    expect("B's retransmissions", f["B"]["retransmissions"], 2)
+    # one more segment from B (data) confirms it
+    fr.append(seg(3.020, "B", 501, 101, "PA", 65535, 10))
+    c = diagram(synack, fr)
+    f = c["final"]
+    expect("B final once it sends data", (f["B"]["state"], f["B"]["certain"]),
+           ("ESTABLISHED", True))
+
+
 def nosyn_case(synack):
     fr = [
         seg(0.0, "A", 1, 0, "S", 65535, mss=1460),
@@ -180,6 +209,7 @@ def main():
     synack = sys.argv[1]
     marks_case(synack)
     mid_case(synack)
+    lost_acks_case(synack)
     nosyn_case(synack)
     if bad:
         print("FAIL: %d check(s) failed" % bad)
