@@ -225,19 +225,8 @@ int bridge_main(int argc, char **argv)
     code = TOOL_OK;
 
 done:;
-    if (link) {
-        synack_link_stats s;
-        synack_link_get_stats(link, &s);
-        fprintf(stderr,
-                "%s: link: sent %llu delivered %llu lost %llu reordered "
-                "%llu duplicated %llu corrupted %llu queue_drops %llu\n",
-                prog, (unsigned long long)s.sent,
-                (unsigned long long)s.delivered, (unsigned long long)s.lost,
-                (unsigned long long)s.reordered,
-                (unsigned long long)s.duplicated,
-                (unsigned long long)s.corrupted,
-                (unsigned long long)s.queue_drops);
-    }
+    if (link)
+        tool_print_link_stats(stderr, prog, link);
     synack_rtloop_del(loop);
     synack_dev_destroy(pa);
     synack_dev_destroy(pb);

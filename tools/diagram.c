@@ -7,6 +7,7 @@
 #include "capconn.h"
 #include "capinfer.h"
 #include "ladder.h"
+#include "textesc.h"
 #include "tool.h"
 
 #include <getopt.h>
@@ -466,25 +467,6 @@ static void list_line(const struct capconn *c, const struct capinfer *ci)
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static void jstr(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static void jtime(FILE *f, uint64_t t)
 {
     fprintf(f, "%llu.%09llu", (unsigned long long)(t / 1000000000ull),
@@ -496,7 +478,7 @@ static void jstate(FILE *f, int st)
     if (st < 0)
         fputs("null", f);
     else
-        jstr(f, synack_state_name(st));
+        tool_json_str(f, synack_state_name(st));
 }
 
 static void jmarks(FILE *f, unsigned m)
@@ -537,7 +519,7 @@ static void jside(FILE *f, const struct capinfer_side *sd)
     jstate(f, sd->initial);
     fprintf(f, ",\"initial_certain\":%s,\"initial_why\":",
             sd->initial_certain ? "true" : "false");
-    jstr(f, sd->initial_why);
+    tool_json_str(f, sd->initial_why);
     fprintf(f,
             ",\"segments\":%lu,\"bytes\":%llu,\"retransmissions\":%lu,"
             "\"out_of_order\":%lu,\"dup_acks\":%lu,\"zero_windows\":%lu,"
@@ -597,11 +579,11 @@ static void json_conn(FILE *f, const struct capconn *c,
         fputs(",\"to\":", f);
         jstate(f, x->to);
         fputs(",\"cause\":", f);
-        jstr(f, x->cause);
+        tool_json_str(f, x->cause);
         fprintf(f, ",\"segment\":%zu,\"after\":%s,\"certain\":%s,\"why\":",
                 x->seg + 1, x->after ? "true" : "false",
                 x->certain ? "true" : "false");
-        jstr(f, x->why);
+        tool_json_str(f, x->why);
         fputc('}', f);
     }
     fputs("],\n\"rows\":[", f);
@@ -737,12 +719,12 @@ static int run(struct dopts *o)
     char tb[64];
     if (o->json) {
         printf("{\"file\":");
-        jstr(stdout, o->file);
+        tool_json_str(stdout, o->file);
         printf(",\"linktype\":");
-        jstr(stdout, cc.linktype);
+        tool_json_str(stdout, cc.linktype);
         printf(",\"packets\":%lu,\"damaged\":", cc.packets);
         if (damaged)
-            jstr(stdout, err);
+            tool_json_str(stdout, err);
         else
             fputs("null", stdout);
         printf(",\"connections\":[");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "explain_out.h"
+#include "textesc.h"
 
 struct explain_out {
     FILE *f;
@@ -23,21 +24,6 @@ struct explain_out *explain_out_new(FILE *f, int json, int all)
     if (json)
         fprintf(f, "{\"processes\":[");
     return o;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }
 
 static void end_group(struct explain_out *o)
@@ -59,13 +45,13 @@ void explain_out_process(struct explain_out *o, const char *label, long pid,
     end_group(o);
     if (o->json) {
         fprintf(o->f, "%s\n {\"name\":", o->ngroups ? "," : "");
-        json_str(o->f, label);
+        tool_json_str(o->f, label);
         if (pid > 0)
             fprintf(o->f, ",\"pid\":%ld", pid);
         fprintf(o->f, ",\"command\":");
-        json_str(o->f, command);
+        tool_json_str(o->f, command);
         fprintf(o->f, ",\"ifname\":");
-        json_str(o->f, ifname);
+        tool_json_str(o->f, ifname);
         fprintf(o->f, ",\"connections\":[");
     } else {
         fprintf(o->f, "%s%s\n", o->ngroups ? "\n" : "", label);
@@ -124,11 +110,11 @@ void explain_out_conn(struct explain_out *o, const char *local,
     char d[32];
     if (o->json) {
         fprintf(o->f, "%s\n  {\"local\":", o->nshown_group > 1 ? "," : "");
-        json_str(o->f, local);
+        tool_json_str(o->f, local);
         fprintf(o->f, ",\"remote\":");
-        json_str(o->f, remote);
+        tool_json_str(o->f, remote);
         fprintf(o->f, ",\"state\":");
-        json_str(o->f, synack_state_name(c->state));
+        tool_json_str(o->f, synack_state_name(c->state));
         if (c->in_state >= 0)
             fprintf(o->f, ",\"in_state_ms\":%lld",
                     (long long)(c->in_state / 1000000));
@@ -140,18 +126,18 @@ void explain_out_conn(struct explain_out *o, const char *local,
                               : "false");
         fprintf(o->f,
                 ",\"verdict\":\"%s\",\"cause\":", verdict_name(r->verdict));
-        json_str(o->f, r->cause);
+        tool_json_str(o->f, r->cause);
         fprintf(o->f, ",\"summary\":");
-        json_str(o->f, r->summary);
+        tool_json_str(o->f, r->summary);
         fprintf(o->f, ",\"governs\":");
-        json_str(o->f, r->governs);
+        tool_json_str(o->f, r->governs);
         if (r->ends_in >= 0)
             fprintf(o->f, ",\"ends_in_ms\":%lld",
                     (long long)(r->ends_in / 1000000));
         else
             fprintf(o->f, ",\"ends_in_ms\":null");
         fprintf(o->f, ",\"detail\":");
-        json_str(o->f, r->detail);
+        tool_json_str(o->f, r->detail);
         fprintf(o->f, "}");
         return;
     }

@@ -8,6 +8,7 @@
  * document is written at the end, when every arrival is known.
  */
 #include "ladder_svg.h"
+#include "textesc.h"
 
 #include "ladder.h"
 
@@ -214,29 +215,6 @@ struct item {
     unsigned arrivals;    /* arrivals drawn at this row so far */
 };
 
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            /* control characters are not allowed in XML 1.0 */
-            fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
-        }
-    }
-}
-
 static void put_text(FILE *f, double x, double y, const char *cls,
                      const char *anchor, const char *text)
 {
@@ -244,7 +222,7 @@ static void put_text(FILE *f, double x, double y, const char *cls,
     if (anchor)
         fprintf(f, " text-anchor=\"%s\"", anchor);
     fputs(">", f);
-    esc(f, text);
+    tool_xml_esc(f, text);
     fputs("</text>\n", f);
 }
 
@@ -386,10 +364,10 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
     if (r->arrived)
         fprintf(f, ", arrived %s s", ladder_fmt_time(r->t_arr, ta, sizeof ta));
     fputs(": ", f);
-    esc(f, r->label);
+    tool_xml_esc(f, r->label);
     if (r->note[0]) {
         fputs(" (", f);
-        esc(f, r->note);
+        tool_xml_esc(f, r->note);
         fputs(")", f);
     }
     fputs("</title>\n", f);
@@ -428,7 +406,7 @@ static void put_segment(FILE *f, const struct item *it, size_t i)
             "<text x=\"%.1f\" y=\"%.1f\" class=\"label %s\" "
             "text-anchor=\"%s\" transform=\"rotate(%.2f %.1f %.1f)\">",
             lx, ly, cls, anchor, ang, lx, ly);
-    esc(f, r->label);
+    tool_xml_esc(f, r->label);
     fputs("</text>\n", f);
     if (r->note[0])
         put_text(f, X_NOTE, y0 + 4, cls, NULL, r->note);

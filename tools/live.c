@@ -1035,19 +1035,8 @@ static void print_stats(const char *prog, synack_stack *st,
                 (unsigned long long)t.tx_gso,
                 (unsigned long long)t.tx_errors);
     }
-    if (link) {
-        synack_link_stats l;
-        synack_link_get_stats(link, &l);
-        fprintf(stderr,
-                "%s: link: sent %llu delivered %llu lost %llu reordered %llu "
-                "duplicated %llu corrupted %llu queue_drops %llu\n",
-                prog, (unsigned long long)l.sent,
-                (unsigned long long)l.delivered, (unsigned long long)l.lost,
-                (unsigned long long)l.reordered,
-                (unsigned long long)l.duplicated,
-                (unsigned long long)l.corrupted,
-                (unsigned long long)l.queue_drops);
-    }
+    if (link)
+        tool_print_link_stats(stderr, prog, link);
     synack_stack_stats s;
     synack_stack_get_stats(st, &s);
     fprintf(stderr,

@@ -528,3 +528,16 @@ void tool_print_recovery(FILE *f, const synack_stack_stats *s)
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
         fprintf(f, " %s %llu", c[i].name, (unsigned long long)c[i].v);
 }
+
+void tool_print_link_stats(FILE *f, const char *prog, const synack_link *link)
+{
+    synack_link_stats l;
+    synack_link_get_stats(link, &l);
+    fprintf(f,
+            "%s: link: sent %llu delivered %llu lost %llu reordered %llu "
+            "duplicated %llu corrupted %llu queue_drops %llu\n",
+            prog, (unsigned long long)l.sent, (unsigned long long)l.delivered,
+            (unsigned long long)l.lost, (unsigned long long)l.reordered,
+            (unsigned long long)l.duplicated, (unsigned long long)l.corrupted,
+            (unsigned long long)l.queue_drops);
+}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <synack/dev.h>
 #include <synack/synack.h>
 
 struct tool_tunable {
@@ -80,6 +81,11 @@ void opts_print_help(FILE *out);
 
 /* "1.5 KiB", "10 MiB", "123 bytes": human size into buf. */
 const char *opts_fmt_size(uint64_t bytes, char *buf, size_t len);
+
+/* "PROG: link: sent N delivered N lost N ..." and a newline: the in-memory
+ * link's counters (both directions together), as the live subcommands
+ * and `synack bridge` print them at exit. */
+void tool_print_link_stats(FILE *f, const char *prog, const synack_link *l);
 
 /* The stack's loss-recovery counters as " name value" pairs (fast_path
  * first), no newline: the --stats recovery line and synack sim's summary

@@ -2,6 +2,7 @@
  * Time-sequence and congestion plots as SVG (see tsplot.h).
  */
 #include "tsplot.h"
+#include "textesc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,22 +90,6 @@ static void fmt_plain(double v, double step, double hi, char *buf, size_t len)
 
 typedef void (*fmt_fn)(double v, double step, double hi, char *buf, size_t len);
 
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", f);
-        else if (*s == '>')
-            fputs("&gt;", f);
-        else if (*s == '&')
-            fputs("&amp;", f);
-        else if (*s == '"')
-            fputs("&quot;", f);
-        else
-            fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
-    }
-}
-
 static void doc_begin(FILE *f, int h, const char *title)
 {
     fprintf(f,
@@ -112,7 +97,7 @@ static void doc_begin(FILE *f, int h, const char *title)
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
             "height=\"%d\" viewBox=\"0 0 %d %d\">\n<title>",
             W, h, W, h);
-    esc(f, title);
+    tool_xml_esc(f, title);
     fputs("</title>\n<style>\n"
           "text { font-family: 'DejaVu Sans', sans-serif; font-size: 12px;"
           " fill: #222; }\n"
@@ -133,7 +118,7 @@ static void doc_begin(FILE *f, int h, const char *title)
           "</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
           f);
     fprintf(f, "<text x=\"%d\" y=\"26\" class=\"title\">", PX0);
-    esc(f, title);
+    tool_xml_esc(f, title);
     fputs("</text>\n", f);
 }
 
@@ -206,7 +191,7 @@ static void put_legend(FILE *f, double x, double y, int n,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                 "class=\"%s\"/><text x=\"%.1f\" y=\"%.1f\">",
                 x + 10, yy - 4, x + 40, yy - 4, cls[i], x + 48, yy);
-        esc(f, text[i]);
+        tool_xml_esc(f, text[i]);
         fputs("</text>\n", f);
     }
     fputs("</g>\n", f);

@@ -33,6 +33,7 @@ foreach(part 0 1 2)
     ${PROJECT_SOURCE_DIR}/tests/sim/simnet.c
     ${PROJECT_SOURCE_DIR}/tools/ladder.c
     ${PROJECT_SOURCE_DIR}/tools/ladder_svg.c
+    ${PROJECT_SOURCE_DIR}/tools/textesc.c
     ${PROJECT_SOURCE_DIR}/tools/capread.c)
   if(part EQUAL 0)
     # not a ctest test: the binary for replays and scripts/sim-soak
