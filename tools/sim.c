@@ -760,6 +760,19 @@ static void poll_transfer(struct sim *sim, synack_time_t now)
     }
 }
 
+/* A sends what it has, then shuts down its sending side (once). */
+static void app_send_then_shut(struct sim *sim, struct side *a,
+                               synack_time_t now)
+{
+    app_send(a, now);
+    if (a->tx_done == a->tx_total && !a->shut) {
+        int rc = synack_shutdown(a->st, a->sock, SYNACK_SHUT_WR, now);
+        if (rc < 0)
+            fail(sim, "A: shutdown: %s", synack_strerror(rc));
+        a->shut = 1;
+    }
+}
+
 /* A sends and shuts down its side; B reads to EOF, then (as if it took a
  * while to compute) replies with as many bytes and closes; A reads to
  * EOF and closes. */
@@ -769,13 +782,7 @@ static void poll_half_close(struct sim *sim, synack_time_t now)
     struct side *a = A(sim), *b = B(sim);
     app_connect_status(a, now);
     if (a->connected && !a->closed) {
-        app_send(a, now);
-        if (a->tx_done == a->tx_total && !a->shut) {
-            int rc = synack_shutdown(a->st, a->sock, SYNACK_SHUT_WR, now);
-            if (rc < 0)
-                fail(sim, "A: shutdown: %s", synack_strerror(rc));
-            a->shut = 1;
-        }
+        app_send_then_shut(sim, a, now);
         app_recv(a, b->tx_pat, now);
         if (a->rx_eof || a->err)
             app_close(a, now);
@@ -1027,13 +1034,7 @@ static void poll_peer_never_closes(struct sim *sim, synack_time_t now)
     struct side *a = A(sim), *b = B(sim);
     app_connect_status(a, now);
     if (a->connected && !a->closed) {
-        app_send(a, now);
-        if (a->tx_done == a->tx_total && !a->shut) {
-            int rc = synack_shutdown(a->st, a->sock, SYNACK_SHUT_WR, now);
-            if (rc < 0)
-                fail(sim, "A: shutdown: %s", synack_strerror(rc));
-            a->shut = 1;
-        }
+        app_send_then_shut(sim, a, now);
         app_recv(a, b->tx_pat, now);
     }
     app_accept(b, now);

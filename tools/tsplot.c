@@ -485,6 +485,15 @@ int tsplot_tseq(FILE *f, const struct tsp_seg *s, size_t n, int dir,
 
 /* ---- congestion ------------------------------------------------------------ */
 
+/* The value a series plots: cwnd (0), bytes in flight (1) or the smoothed
+ * RTT in ms (2). */
+static double cc_value(const struct tsp_cc *c, int which)
+{
+    return which == 0   ? (double)c->cwnd
+           : which == 1 ? (double)c->inflight
+                        : c->srtt_us / 1000.0;
+}
+
 static void put_series(FILE *f, const char *cls, const struct tsp_cc *c,
                        size_t n, synack_time_t t0, const struct axis *x,
                        const struct axis *y, int which, int step)
@@ -498,9 +507,7 @@ static void put_series(FILE *f, const char *cls, const struct tsp_cc *c,
     for (size_t i = 0; i < n; i++) {
         if (SKIP(i))
             continue;
-        double v = which == 0   ? c[i].cwnd
-                   : which == 1 ? c[i].inflight
-                                : c[i].srtt_us / 1000.0;
+        double v = cc_value(&c[i], which);
         double px = ax(x, secs(c[i].t, t0));
         if (!first && step)
             pw_point(&w, px, ax(y, last));
@@ -521,9 +528,7 @@ static void put_series(FILE *f, const char *cls, const struct tsp_cc *c,
     for (size_t i = 0; i < n; i++) {
         if (SKIP(i))
             continue;
-        double v = which == 0   ? c[i].cwnd
-                   : which == 1 ? c[i].inflight
-                                : c[i].srtt_us / 1000.0;
+        double v = cc_value(&c[i], which);
         fprintf(f, "%s%.6f,%.3f", first ? "" : " ", secs(c[i].t, t0), v);
         first = 0;
     }
