@@ -27,8 +27,8 @@ static const struct command commands[] = {
     {"listen", "on a TAP device: accept one connection, stdin/stdout (nc -l)",
      live_main},
     {"connect", "on a TAP device: connect, stdin/stdout (nc)", live_main},
-    {"bridge", "join two TAP devices through the impaired in-memory link "
-               "(Linux to Linux over synack's impairments)",
+    {"bridge", "two TAP devices joined through the impaired link (Linux to "
+               "Linux)",
      bridge_main},
     {"ss", "connections of every running synack process (like ss -tan)",
      ss_main},
@@ -36,8 +36,8 @@ static const struct command commands[] = {
      sysctl_main},
     {"plot", "time-sequence plot (SVG) of a connection in a capture",
      plot_main},
-    {"explain", "why connections of running synack processes are stuck "
-                "(CLOSE-WAIT, ...)",
+    {"explain", "why connections (running synack processes, or a capture) "
+                "are stuck",
      explain_main},
     {"trace", "state changes of running synack processes, live, with their "
               "causes",
