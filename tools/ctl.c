@@ -980,23 +980,34 @@ void ctl_server_close(ctl_server *s)
 
 /* ---- client ------------------------------------------------------------------- */
 
+/* A Unix-domain socket of `type` and, into sa, the address of path: the
+ * descriptor, or CTL_FAILED with err. */
+static int client_socket(const char *path, int type, struct sockaddr_un *sa,
+                         char *err, size_t errlen)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa->sun_path) {
+        errf(err, errlen, "%s: path too long", path);
+        return CTL_FAILED;
+    }
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, type, 0);
+    if (fd < 0) {
+        errf(err, errlen, "socket: %s", strerror(errno));
+        return CTL_FAILED;
+    }
+    return fd;
+}
+
 int ctl_request(const char *path, const char *request, int timeout_ms,
                 char **answer, char *err, size_t errlen)
 {
     *answer = NULL;
     struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof sa.sun_path) {
-        errf(err, errlen, "%s: path too long", path);
-        return CTL_FAILED;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0) {
-        errf(err, errlen, "socket: %s", strerror(errno));
-        return CTL_FAILED;
-    }
+    int fd = client_socket(path, SOCK_STREAM, &sa, err, errlen);
+    if (fd < 0)
+        return fd;
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -1110,18 +1121,10 @@ int ctl_open_stream(const char *path, const char *request, char *err,
                     size_t errlen)
 {
     struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof sa.sun_path) {
-        errf(err, errlen, "%s: path too long", path);
-        return CTL_FAILED;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        errf(err, errlen, "socket: %s", strerror(errno));
-        return CTL_FAILED;
-    }
+    int fd = client_socket(path, SOCK_STREAM | SOCK_CLOEXEC, &sa, err,
+                           errlen);
+    if (fd < 0)
+        return fd;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         int e = errno;
         close(fd);
@@ -1311,4 +1314,31 @@ void ctl_scan_free(char **paths, size_t n)
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
+}
+
+int ctl_scan_running(const char *only, char ***paths, size_t *n, char *err,
+                     size_t errlen)
+{
+    char dir[256];
+    *paths = NULL;
+    *n = 0;
+    if (ctl_dir(dir, sizeof dir) != 0) {
+        errf(err, errlen, "XDG_RUNTIME_DIR is too long");
+        return -1;
+    }
+    if (ctl_scan(dir, paths, n, err, errlen) != 0)
+        return -2;
+    if (only) { /* keep <dir>/<only>.sock */
+        size_t k = 0, l = strlen(only);
+        for (size_t i = 0; i < *n; i++) {
+            const char *b = strrchr((*paths)[i], '/');
+            b = b ? b + 1 : (*paths)[i];
+            if (strncmp(b, only, l) == 0 && strcmp(b + l, ".sock") == 0)
+                (*paths)[k++] = (*paths)[i];
+            else
+                free((*paths)[i]);
+        }
+        *n = k;
+    }
+    return 0;
 }

@@ -20,6 +20,12 @@
 
 /* The directory (without the trailing slash) into buf; 0 or -1. */
 int ctl_dir(char *buf, size_t len);
+/* The control sockets of the running processes (ctl_scan of ctl_dir), only
+ * <only>.sock when `only` is not NULL, into *paths (free with
+ * ctl_scan_free). 0; -1 when the directory's name is too long, -2 when it
+ * cannot be read: both with a sentence in err (and no paths). */
+int ctl_scan_running(const char *only, char ***paths, size_t *n, char *err,
+                     size_t errlen);
 
 typedef struct ctl_server ctl_server;
 

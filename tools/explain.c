@@ -242,30 +242,13 @@ int explain_main(int argc, char **argv)
         return explain_capture(file, filter, json, all, min_age) ? TOOL_FAIL
                                                                  : TOOL_OK;
 
-    char dir[256], err[512];
-    if (ctl_dir(dir, sizeof dir) != 0) {
-        fprintf(stderr, PROG ": XDG_RUNTIME_DIR is too long\n");
-        return TOOL_FAIL;
-    }
+    char err[512];
     char **paths;
     size_t npaths;
     int status = TOOL_OK;
-    if (ctl_scan(dir, &paths, &npaths, err, sizeof err) != 0) {
+    if (ctl_scan_running(only, &paths, &npaths, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
         return TOOL_FAIL;
-    }
-    if (only) { /* keep <dir>/<only>.sock */
-        size_t k = 0;
-        for (size_t i = 0; i < npaths; i++) {
-            const char *b = strrchr(paths[i], '/');
-            b = b ? b + 1 : paths[i];
-            size_t l = strlen(only);
-            if (strncmp(b, only, l) == 0 && strcmp(b + l, ".sock") == 0)
-                paths[k++] = paths[i];
-            else
-                free(paths[i]);
-        }
-        npaths = k;
     }
     struct proc *procs = calloc(npaths ? npaths : 1, sizeof *procs);
     if (!procs) {

@@ -222,6 +222,39 @@ static void set(struct explain_result *r, int verdict, const char *cause)
     r->cause = cause;
 }
 
+/* A segment the retransmission timer resends (SYN, SYN,ACK, FIN): OK while
+ * nothing was resent and the state is younger than min_age, else STUCK. */
+static void set_unacked(const struct explain_conn *c, struct explain_result *r,
+                        int64_t min_age, const char *cause)
+{
+    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
+    set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, cause);
+}
+
+/* SYN-SENT, SYN-RECEIVED: the verdict, the time left, the retransmission
+ * schedule of the handshake segment into sched; returns the give-up time. */
+static int64_t handshake(const struct explain_conn *c,
+                         const struct explain_tunables *t,
+                         struct explain_result *r, int64_t min_age, int limit,
+                         const char *cause, char *sched, size_t len)
+{
+    set_unacked(c, r, min_age, cause);
+    r->ends_in = giveup_in(c, t, limit);
+    return schedule(t, limit, sched, len);
+}
+
+/* The RTO now in force, "4 s" */
+static const char *rto_now(const struct explain_conn *c, char *buf,
+                           size_t len)
+{
+    return explain_fmt_dur((int64_t)c->rto_us * 1000, buf, len);
+}
+
+static const char *plural(uint32_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 /* ---- the states ---------------------------------------------------------------- */
 
 static void close_wait(const struct explain_conn *c, struct explain_result *r,
@@ -370,14 +403,12 @@ static void syn_sent(const struct explain_conn *c,
                      int64_t min_age)
 {
     char a[48], sched[160], d[32], d2[32];
-    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
-    set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "syn-sent-no-answer");
-    int64_t total = schedule(t, t->syn_retries, sched, sizeof sched);
-    r->ends_in = giveup_in(c, t, t->syn_retries);
+    int64_t total = handshake(c, t, r, min_age, t->syn_retries,
+                              "syn-sent-no-answer", sched, sizeof sched);
     put(r->summary, sizeof r->summary,
         "no answer to our SYN: %u retransmission%s so far, connect() fails "
         "after tcp_syn_retries=%d",
-        c->backoff, c->backoff == 1 ? "" : "s", t->syn_retries);
+        c->backoff, plural(c->backoff), t->syn_retries);
     put(r->governs, sizeof r->governs,
         "tcp_syn_retries=%d, tcp_rto_initial_ms=%u (RTO doubles each time, "
         "up to tcp_rto_max_ms=%u)",
@@ -397,8 +428,8 @@ static void syn_sent(const struct explain_conn *c,
         say(r,
             "It has been retransmitted %u time%s; the RTO now in force "
             "is %s; it gives up in %s.",
-            c->backoff, c->backoff == 1 ? "" : "s",
-            explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
+            c->backoff, plural(c->backoff),
+            rto_now(c, d, sizeof d),
             explain_fmt_dur(r->ends_in, d2, sizeof d2));
 }
 
@@ -407,14 +438,12 @@ static void syn_received(const struct explain_conn *c,
                          struct explain_result *r, int64_t min_age)
 {
     char a[48], sched[160], d[32], d2[32];
-    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
-    set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "syn-received-no-ack");
-    int64_t total = schedule(t, t->synack_retries, sched, sizeof sched);
-    r->ends_in = giveup_in(c, t, t->synack_retries);
+    int64_t total = handshake(c, t, r, min_age, t->synack_retries,
+                              "syn-received-no-ack", sched, sizeof sched);
     put(r->summary, sizeof r->summary,
         "the final ACK of the handshake does not come: SYN,ACK "
         "retransmitted %u time%s, dropped after tcp_synack_retries=%d",
-        c->backoff, c->backoff == 1 ? "" : "s", t->synack_retries);
+        c->backoff, plural(c->backoff), t->synack_retries);
     put(r->governs, sizeof r->governs,
         "tcp_synack_retries=%d; tcp_syncookies=%d and tcp_max_syn_backlog=%d "
         "for floods",
@@ -449,7 +478,7 @@ static void syn_received(const struct explain_conn *c,
         t->max_syn_backlog, t->syncookies);
     if (r->ends_in >= 0)
         say(r, "The RTO now in force is %s; it is dropped in %s.",
-            explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
+            rto_now(c, d, sizeof d),
             explain_fmt_dur(r->ends_in, d2, sizeof d2));
 }
 
@@ -459,23 +488,22 @@ static void fin_unacked(const struct explain_conn *c,
                         struct explain_result *r, int64_t min_age)
 {
     char a[48], d[32], d2[32];
-    int young = c->backoff == 0 && (c->in_state < 0 || c->in_state < min_age);
     r->ends_in = giveup_in(c, t, t->retries2);
     if (c->state == SYNACK_LAST_ACK) {
-        set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "last-ack-fin-unacked");
+        set_unacked(c, r, min_age, "last-ack-fin-unacked");
         say(r,
             "The peer closed first; then the local application closed "
             "and this end sent its FIN. The connection has been in "
             "LAST-ACK %s, waiting for the ACK of that FIN.",
             age(c, a, sizeof a));
     } else if (c->state == SYNACK_CLOSING) {
-        set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "closing-fin-unacked");
+        set_unacked(c, r, min_age, "closing-fin-unacked");
         say(r,
             "Both ends closed at the same time; the peer's FIN arrived "
             "but the ACK of ours has not, %s.",
             age(c, a, sizeof a));
     } else {
-        set(r, young ? EXPLAIN_OK : EXPLAIN_STUCK, "fin-wait-1-fin-unacked");
+        set_unacked(c, r, min_age, "fin-wait-1-fin-unacked");
         say(r,
             "The local application closed and this end sent its FIN "
             "(after any data still queued: Send-Q %u bytes); it has been "
@@ -485,7 +513,7 @@ static void fin_unacked(const struct explain_conn *c,
     put(r->summary, sizeof r->summary,
         "our FIN is not acknowledged: retransmitted %u time%s, given up "
         "after tcp_retries2=%d",
-        c->backoff, c->backoff == 1 ? "" : "s", t->retries2);
+        c->backoff, plural(c->backoff), t->retries2);
     put(r->governs, sizeof r->governs,
         "tcp_retries2=%d (RTO doubling up to tcp_rto_max_ms=%u)", t->retries2,
         t->rto_max_ms);
@@ -493,14 +521,14 @@ static void fin_unacked(const struct explain_conn *c,
         say(r,
             "The FIN was retransmitted %u time%s with exponential "
             "backoff: the peer is gone, or the path to it is down.",
-            c->backoff, c->backoff == 1 ? "" : "s");
+            c->backoff, plural(c->backoff));
     else
         say(r, "Nothing was retransmitted yet.");
     if (r->ends_in >= 0)
         say(r,
             "The RTO now in force is %s; after tcp_retries2=%d "
             "retransmissions the connection is dropped, in %s.",
-            explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
+            rto_now(c, d, sizeof d),
             t->retries2, explain_fmt_dur(r->ends_in, d2, sizeof d2));
 }
 
@@ -517,7 +545,7 @@ static int data_side(const struct explain_conn *c,
             "loss: the oldest unacknowledged segment was retransmitted %u "
             "times without an ACK; RTO now %s",
             c->backoff,
-            explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d));
+            rto_now(c, d, sizeof d));
         put(r->governs, sizeof r->governs,
             "tcp_retries2=%d (then ETIMEDOUT), RTO doubling up to "
             "tcp_rto_max_ms=%u",
@@ -535,7 +563,7 @@ static int data_side(const struct explain_conn *c,
                 "timeout (at most tcp_rto_max_ms=%u ms); after "
                 "tcp_retries2=%d the connection is aborted with "
                 "ETIMEDOUT, in %s.",
-                explain_fmt_dur((int64_t)c->rto_us * 1000, d, sizeof d),
+                rto_now(c, d, sizeof d),
                 t->rto_max_ms, t->retries2,
                 explain_fmt_dur(r->ends_in, d2, sizeof d2));
         return 1;

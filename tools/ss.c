@@ -410,19 +410,16 @@ int ss_main(int argc, char **argv)
         }
     }
 
-    char dir[256], err[512];
-    if (ctl_dir(dir, sizeof dir) != 0) {
-        fprintf(stderr, PROG ": XDG_RUNTIME_DIR is too long\n");
-        return TOOL_FAIL;
-    }
+    char err[512];
     char **paths;
     size_t npaths;
     int status = TOOL_OK;
-    if (ctl_scan(dir, &paths, &npaths, err, sizeof err) != 0) {
+    int scan = ctl_scan_running(NULL, &paths, &npaths, err, sizeof err);
+    if (scan != 0) {
         fprintf(stderr, PROG ": %s\n", err);
-        status = TOOL_FAIL;
-        npaths = 0;
-        paths = NULL;
+        if (scan == -1)
+            return TOOL_FAIL;
+        status = TOOL_FAIL; /* unreadable: no process, said so */
     }
     struct proc *procs = calloc(npaths ? npaths : 1, sizeof *procs);
     struct row *rows = NULL;

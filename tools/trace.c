@@ -207,14 +207,10 @@ int trace_main(int argc, char **argv)
             return TOOL_USAGE;
         }
     }
-    char dir[256], err[512];
-    if (ctl_dir(dir, sizeof dir) != 0) {
-        fprintf(stderr, PROG ": XDG_RUNTIME_DIR is too long\n");
-        return TOOL_FAIL;
-    }
+    char err[512];
     char **paths;
     size_t npaths;
-    if (ctl_scan(dir, &paths, &npaths, err, sizeof err) != 0) {
+    if (ctl_scan_running(only, &paths, &npaths, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
         return TOOL_FAIL;
     }
@@ -222,13 +218,6 @@ int trace_main(int argc, char **argv)
     size_t n = 0;
     int status = TOOL_OK;
     for (size_t i = 0; i < npaths && n < MAXP; i++) {
-        if (only) {
-            const char *b = strrchr(paths[i], '/');
-            b = b ? b + 1 : paths[i];
-            size_t l = strlen(only);
-            if (strncmp(b, only, l) != 0 || strcmp(b + l, ".sock") != 0)
-                continue;
-        }
         int fd = ctl_open_stream(paths[i], "trace", err, sizeof err);
         if (fd == CTL_ABSENT || fd == CTL_STALE)
             continue;

@@ -39,6 +39,19 @@ static struct explain_conn conn(int st, int64_t age)
     return c;
 }
 
+/* Its retransmission timer runs: `backoff` timeouts so far, the RTO now
+ * rto_us, the next firing in `left`. */
+static struct explain_conn retrans_conn(int st, int64_t age, uint32_t backoff,
+                                        uint32_t rto_us, int64_t left)
+{
+    struct explain_conn c = conn(st, age);
+    c.backoff = backoff;
+    c.rto_us = rto_us;
+    c.timer = SYNACK_TIMER_ON;
+    c.timer_left = left;
+    return c;
+}
+
 static struct explain_result run(const struct explain_conn *c)
 {
     struct explain_result r;
@@ -111,11 +124,8 @@ static void test_time_wait(void **state)
 static void test_syn_sent_figures(void **state)
 {
     (void)state;
-    struct explain_conn c = conn(SYNACK_SYN_SENT, 5 * S);
-    c.backoff = 2;
-    c.rto_us = 4000000;
-    c.timer = SYNACK_TIMER_ON;
-    c.timer_left = 2 * S;
+    struct explain_conn c = retrans_conn(SYNACK_SYN_SENT, 5 * S, 2, 4000000,
+                                         2 * S);
     struct explain_result r = run(&c);
     assert_string_equal(r.cause, "syn-sent-no-answer");
     assert_int_equal(r.verdict, EXPLAIN_STUCK);
@@ -195,11 +205,8 @@ static void test_established(void **state)
 static void test_syn_received(void **state)
 {
     (void)state;
-    struct explain_conn c = conn(SYNACK_SYN_RECEIVED, 2 * S);
-    c.backoff = 1;
-    c.rto_us = 2000000;
-    c.timer = SYNACK_TIMER_ON;
-    c.timer_left = 1 * S;
+    struct explain_conn c = retrans_conn(SYNACK_SYN_RECEIVED, 2 * S, 1,
+                                         2000000, 1 * S);
     struct explain_result r = run(&c);
     assert_string_equal(r.cause, "syn-received-no-ack");
     /* fires in 1 s (backoff 1 -> 2, RTO 4), then 8, 16, 32: gives up */
