@@ -29,6 +29,7 @@
 
 #include "ctl.h"
 #include "ctl_proto.h"
+#include "textesc.h"
 #include "tool.h"
 
 #define PROG "synack ss"
@@ -206,21 +207,6 @@ static void print_info(const struct row *r)
     printf("\n");
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static int is_int(const char *s)
 {
     if (*s == '-')
@@ -237,7 +223,7 @@ static void json_value(const char *s)
     else if (is_int(s))
         printf("%s", s);
     else
-        json_str(s);
+        tool_json_str(stdout, s);
 }
 
 static void print_json(struct proc *procs, size_t nprocs, struct row *rows,
@@ -247,13 +233,13 @@ static void print_json(struct proc *procs, size_t nprocs, struct row *rows,
     for (size_t p = 0; p < nprocs; p++) {
         const struct proc *pr = &procs[p];
         printf("%s\n {\"pid\":%ld,\"command\":", p ? "," : "", pr->r.pid);
-        json_str(pr->r.command ? pr->r.command : "");
+        tool_json_str(stdout, pr->r.command ? pr->r.command : "");
         printf(",\"ifname\":");
-        json_str(pr->r.ifname ? pr->r.ifname : "");
+        tool_json_str(stdout, pr->r.ifname ? pr->r.ifname : "");
         printf(",\"version\":");
-        json_str(pr->r.version ? pr->r.version : "");
+        tool_json_str(stdout, pr->r.version ? pr->r.version : "");
         printf(",\"socket\":");
-        json_str(pr->path);
+        tool_json_str(stdout, pr->path);
         printf(",\"connections\":[");
         int first = 1;
         for (size_t i = 0; i < nrows; i++) {
@@ -262,10 +248,10 @@ static void print_json(struct proc *procs, size_t nprocs, struct row *rows,
                 continue;
             printf("%s\n  {\"ss_state\":", first ? "" : ",");
             first = 0;
-            json_str(r->ssname);
+            tool_json_str(stdout, r->ssname);
             for (size_t k = 0; k < pr->nnames && k < r->nf; k++) {
                 printf(",");
-                json_str(pr->names[k]);
+                tool_json_str(stdout, pr->names[k]);
                 printf(":");
                 if (strcmp(pr->names[k], "timer") == 0 &&
                     strcmp(r->f[k], "off") == 0)
@@ -277,12 +263,12 @@ static void print_json(struct proc *procs, size_t nprocs, struct row *rows,
             split_addr(field(r, "local"), addr, sizeof addr, port,
                        sizeof port);
             printf(",\"local_addr\":");
-            json_str(addr);
+            tool_json_str(stdout, addr);
             printf(",\"local_port\":%ld", strtol(port, NULL, 10));
             split_addr(field(r, "remote"), addr, sizeof addr, port,
                        sizeof port);
             printf(",\"remote_addr\":");
-            json_str(addr);
+            tool_json_str(stdout, addr);
             printf(",\"remote_port\":%ld}", strtol(port, NULL, 10));
         }
         printf("%s]}", first ? "" : "\n ");

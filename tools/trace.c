@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "ctl_proto.h"
+#include "textesc.h"
 #include "tool.h"
 
 #define PROG "synack trace"
@@ -76,21 +77,6 @@ struct src {
     size_t len;
 };
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 /* One line from a process; returns 1 for a state change printed, -1 when
  * the stream is over, -2 when the process refused (an error answer), 0
  * otherwise. */
@@ -138,7 +124,7 @@ static int handle_line(struct src *p, char *line, int json)
     if (n >= 2 && strcmp(f[0], "lost") == 0) {
         if (json) {
             printf("{\"pid\":%ld,\"ifname\":", p->pid);
-            json_str(p->ifname);
+            tool_json_str(stdout, p->ifname);
             printf(",\"lost\":%s}\n", f[1]);
         } else {
             printf("%s: %s events lost (this reader was too slow)\n", p->label,
@@ -151,19 +137,19 @@ static int handle_line(struct src *p, char *line, int json)
         return 0; /* a kind of line from a newer server */
     if (json) {
         printf("{\"time\":%s,\"pid\":%ld,\"command\":", f[1], p->pid);
-        json_str(p->command);
+        tool_json_str(stdout, p->command);
         printf(",\"ifname\":");
-        json_str(p->ifname);
+        tool_json_str(stdout, p->ifname);
         printf(",\"id\":%s,\"local\":", f[2]);
-        json_str(f[3]);
+        tool_json_str(stdout, f[3]);
         printf(",\"remote\":");
-        json_str(f[4]);
+        tool_json_str(stdout, f[4]);
         printf(",\"from\":");
-        json_str(f[5]);
+        tool_json_str(stdout, f[5]);
         printf(",\"to\":");
-        json_str(f[6]);
+        tool_json_str(stdout, f[6]);
         printf(",\"cause\":");
-        json_str(f[7]);
+        tool_json_str(stdout, f[7]);
         printf("}\n");
     } else {
         printf("%s %s %s %s %s -> %s (%s)\n", f[1], p->label, f[3], f[4], f[5],
