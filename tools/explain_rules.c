@@ -244,8 +244,7 @@ static int64_t handshake(const struct explain_conn *c,
 }
 
 /* The RTO now in force, "4 s" */
-static const char *rto_now(const struct explain_conn *c, char *buf,
-                           size_t len)
+static const char *rto_now(const struct explain_conn *c, char *buf, size_t len)
 {
     return explain_fmt_dur((int64_t)c->rto_us * 1000, buf, len);
 }
@@ -428,8 +427,7 @@ static void syn_sent(const struct explain_conn *c,
         say(r,
             "It has been retransmitted %u time%s; the RTO now in force "
             "is %s; it gives up in %s.",
-            c->backoff, plural(c->backoff),
-            rto_now(c, d, sizeof d),
+            c->backoff, plural(c->backoff), rto_now(c, d, sizeof d),
             explain_fmt_dur(r->ends_in, d2, sizeof d2));
 }
 
@@ -528,8 +526,8 @@ static void fin_unacked(const struct explain_conn *c,
         say(r,
             "The RTO now in force is %s; after tcp_retries2=%d "
             "retransmissions the connection is dropped, in %s.",
-            rto_now(c, d, sizeof d),
-            t->retries2, explain_fmt_dur(r->ends_in, d2, sizeof d2));
+            rto_now(c, d, sizeof d), t->retries2,
+            explain_fmt_dur(r->ends_in, d2, sizeof d2));
 }
 
 /* ESTABLISHED (and CLOSE-WAIT's data side): windows, queues, losses.
@@ -544,8 +542,7 @@ static int data_side(const struct explain_conn *c,
         put(r->summary, sizeof r->summary,
             "loss: the oldest unacknowledged segment was retransmitted %u "
             "times without an ACK; RTO now %s",
-            c->backoff,
-            rto_now(c, d, sizeof d));
+            c->backoff, rto_now(c, d, sizeof d));
         put(r->governs, sizeof r->governs,
             "tcp_retries2=%d (then ETIMEDOUT), RTO doubling up to "
             "tcp_rto_max_ms=%u",
@@ -563,8 +560,7 @@ static int data_side(const struct explain_conn *c,
                 "timeout (at most tcp_rto_max_ms=%u ms); after "
                 "tcp_retries2=%d the connection is aborted with "
                 "ETIMEDOUT, in %s.",
-                rto_now(c, d, sizeof d),
-                t->rto_max_ms, t->retries2,
+                rto_now(c, d, sizeof d), t->rto_max_ms, t->retries2,
                 explain_fmt_dur(r->ends_in, d2, sizeof d2));
         return 1;
     }

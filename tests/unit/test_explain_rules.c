@@ -124,8 +124,8 @@ static void test_time_wait(void **state)
 static void test_syn_sent_figures(void **state)
 {
     (void)state;
-    struct explain_conn c = retrans_conn(SYNACK_SYN_SENT, 5 * S, 2, 4000000,
-                                         2 * S);
+    struct explain_conn c =
+        retrans_conn(SYNACK_SYN_SENT, 5 * S, 2, 4000000, 2 * S);
     struct explain_result r = run(&c);
     assert_string_equal(r.cause, "syn-sent-no-answer");
     assert_int_equal(r.verdict, EXPLAIN_STUCK);
@@ -205,8 +205,8 @@ static void test_established(void **state)
 static void test_syn_received(void **state)
 {
     (void)state;
-    struct explain_conn c = retrans_conn(SYNACK_SYN_RECEIVED, 2 * S, 1,
-                                         2000000, 1 * S);
+    struct explain_conn c =
+        retrans_conn(SYNACK_SYN_RECEIVED, 2 * S, 1, 2000000, 1 * S);
     struct explain_result r = run(&c);
     assert_string_equal(r.cause, "syn-received-no-ack");
     /* fires in 1 s (backoff 1 -> 2, RTO 4), then 8, 16, 32: gives up */
