@@ -56,31 +56,6 @@ has() {
     say "ok: $3"
 }
 
-LINUX=
-linux() {
-    local n
-    n=$(grep -c '^peer: done ' "$TMP/$LINUX.err" || true)
-    printf '%s\n' "$*" >"$TMP/$LINUX.cmd"
-    local end=$((SECONDS + 10))
-    while [ "$(grep -c '^peer: done ' "$TMP/$LINUX.err" || true)" -le "$n" ]; do
-        [ $SECONDS -lt $end ] || fail "the Linux peer did not do '$*'"
-        sleep 0.02
-    done
-}
-linux_peer() {
-    LINUX=$1
-    shift
-    mkfifo "$TMP/$LINUX.cmd"
-    start "$LINUX" "${PEER[@]}" hold "$@" "$TMP/$LINUX.cmd"
-    LINUX_PID=$LAST_PID
-}
-hold_stdin() {
-    sleep 3600 >"$1" &
-    HOLDER=$!
-    PIDS+=("$HOLDER")
-}
-eof_stdin() { kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true; }
-
 section "a. CLOSE-WAIT: Linux closed, synack's application has not"
 mkfifo "$TMP/a.in"
 hold_stdin "$TMP/a.in"

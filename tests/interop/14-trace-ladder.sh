@@ -10,13 +10,6 @@ INTEROP_CASE=trace
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 
-hold_stdin() {
-    sleep 3600 >"$1" &
-    HOLDER=$!
-    PIDS+=("$HOLDER")
-}
-eof_stdin() { kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true; }
-
 section "synack listen --ladder-file, followed by synack trace (text and --json)"
 mkfifo "$TMP/l.in"
 hold_stdin "$TMP/l.in"

@@ -67,37 +67,6 @@ expect() {
     done
 }
 
-# hold_stdin FIFO: keep FIFO open for writing (synack's stdin) until
-# eof_stdin; sets HOLDER
-hold_stdin() {
-    sleep 3600 >"$1" &
-    HOLDER=$!
-    PIDS+=("$HOLDER")
-}
-eof_stdin() { kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true; }
-
-# linux CMD...: a command for the Linux peer (peer.py hold); waits until
-# it is done
-linux() {
-    local n
-    n=$(grep -c '^peer: done ' "$TMP/$LINUX.err" || true)
-    printf '%s\n' "$*" >"$TMP/$LINUX.cmd"
-    local end=$((SECONDS + 10))
-    while [ "$(grep -c '^peer: done ' "$TMP/$LINUX.err" || true)" -le "$n" ]; do
-        [ $SECONDS -lt $end ] || fail "the Linux peer did not do '$*'"
-        sleep 0.02
-    done
-}
-
-# linux_peer NAME ARGS...: start peer.py hold ARGS with command fifo
-linux_peer() {
-    LINUX=$1
-    shift
-    mkfifo "$TMP/$LINUX.cmd"
-    start "$LINUX" "${PEER[@]}" hold "$@" "$TMP/$LINUX.cmd"
-    LINUX_PID=$LAST_PID
-}
-
 section "a. synack closes first (synack connect)"
 linux_peer la --listen 5005
 wait_line "$TMP/la.err" '^peer: listening' 20 "$LINUX_PID"

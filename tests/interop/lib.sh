@@ -361,3 +361,34 @@ tshark_clean() {
         2>/dev/null | wc -l)
     [ "$TSHARK_FRAMES" -gt 0 ] || fail "no frame from $SYNACK_IP in $(basename "$f")"
 }
+
+# hold_stdin FIFO: keep FIFO open for writing (synack's stdin) until
+# eof_stdin; sets HOLDER
+hold_stdin() {
+    sleep 3600 >"$1" &
+    HOLDER=$!
+    PIDS+=("$HOLDER")
+}
+eof_stdin() { kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true; }
+
+# linux_peer NAME ARGS...: start peer.py hold ARGS with command fifo
+# TMP/NAME.cmd; sets LINUX (NAME) and LINUX_PID
+linux_peer() {
+    LINUX=$1
+    shift
+    mkfifo "$TMP/$LINUX.cmd"
+    start "$LINUX" "${PEER[@]}" hold "$@" "$TMP/$LINUX.cmd"
+    LINUX_PID=$LAST_PID
+}
+# linux CMD...: a command for the Linux peer of linux_peer; waits until
+# it is done
+linux() {
+    local n
+    n=$(grep -c '^peer: done ' "$TMP/$LINUX.err" || true)
+    printf '%s\n' "$*" >"$TMP/$LINUX.cmd"
+    local end=$((SECONDS + 10))
+    while [ "$(grep -c '^peer: done ' "$TMP/$LINUX.err" || true)" -le "$n" ]; do
+        [ $SECONDS -lt $end ] || fail "the Linux peer did not do '$*'"
+        sleep 0.02
+    done
+}

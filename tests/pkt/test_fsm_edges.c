@@ -47,8 +47,12 @@ static unsigned drain(pkt_env *e)
     return rst;
 }
 
-static int open_with_uto(pkt_env *e, int *l, unsigned uto_ms)
+/* pkt_setup with tunables `sys`, then a passive open (listener `*l`),
+ * with TCP_USER_TIMEOUT `uto_ms` unless 0; returns the connection. */
+static int setup_open(pkt_env *e, const char *const *sys, int *l,
+                      unsigned uto_ms)
 {
+    pkt_setup(e, sys);
     int s = pkt_open_passive(e, l, NULL);
     if (uto_ms)
         assert_int_equal(synack_setsockopt(e->st, s, SYNACK_TCP_USER_TIMEOUT,
@@ -65,21 +69,36 @@ static void finish(pkt_env *e, int s, int l)
     pkt_teardown(e, true);
 }
 
+/* Let `dt` pass: nothing more is reset, socket `s` has gone from `from` to
+ * CLOSED by `cause` with ETIMEDOUT; then the sockets are closed. */
+static void expect_timed_out(pkt_env *e, int s, int l, synack_time_t dt,
+                             int from, const char *cause)
+{
+    pkt_run_for(e, dt);
+    assert_int_equal(drain(e), 0);
+    assert_int_equal(pkt_state(e, s), SYNACK_CLOSED);
+    assert_closed_by(e, from, cause);
+    assert_int_equal(pkt_so_error(e, s), SYNACK_ETIMEDOUT);
+    finish(e, s, l);
+}
+
+/* CLOSE-WAIT with 10 bytes sent and never acked (setup_open's `sys` and
+ * `uto_ms`), until the connection times out by `cause`. */
+static void cw_unacked_timeout(const char *const *sys, unsigned uto_ms,
+                               synack_time_t dt, const char *cause)
+{
+    pkt_env e;
+    int l, s = setup_open(&e, sys, &l, uto_ms);
+    pkt_drive_to(&e, s, SYNACK_CLOSE_WAIT, false);
+    assert_int_equal(synack_send(e.st, s, "0123456789", 10, e.now), 10);
+    expect_timed_out(&e, s, l, dt, SYNACK_CLOSE_WAIT, cause);
+}
+
 /* CLOSE-WAIT, data sent and never acked, TCP_USER_TIMEOUT 1 s. */
 static void cw_user_timeout(void **state)
 {
     (void)state;
-    pkt_env e;
-    pkt_setup(&e, NULL);
-    int l, s = open_with_uto(&e, &l, 1000);
-    pkt_drive_to(&e, s, SYNACK_CLOSE_WAIT, false);
-    assert_int_equal(synack_send(e.st, s, "0123456789", 10, e.now), 10);
-    pkt_run_for(&e, 2 * S);
-    assert_int_equal(drain(&e), 0);
-    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
-    assert_closed_by(&e, SYNACK_CLOSE_WAIT, "timeout TCP_USER_TIMEOUT");
-    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
-    finish(&e, s, l);
+    cw_unacked_timeout(NULL, 1000, 2 * S, "timeout TCP_USER_TIMEOUT");
 }
 
 /* CLOSE-WAIT, data never acked: tcp_retries2=2 retransmissions, then
@@ -87,18 +106,8 @@ static void cw_user_timeout(void **state)
 static void cw_retransmission_timeout(void **state)
 {
     (void)state;
-    pkt_env e;
     const char *sys[] = {"tcp_retries2=2", NULL};
-    pkt_setup(&e, sys);
-    int l, s = open_with_uto(&e, &l, 0);
-    pkt_drive_to(&e, s, SYNACK_CLOSE_WAIT, false);
-    assert_int_equal(synack_send(e.st, s, "0123456789", 10, e.now), 10);
-    pkt_run_for(&e, 60 * S);
-    assert_int_equal(drain(&e), 0);
-    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
-    assert_closed_by(&e, SYNACK_CLOSE_WAIT, "timeout retransmission");
-    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
-    finish(&e, s, l);
+    cw_unacked_timeout(sys, 0, 60 * S, "timeout retransmission");
 }
 
 /* CLOSE-WAIT, the peer's window is zero and our probes go unanswered:
@@ -108,20 +117,15 @@ static void cw_zero_window_timeout(void **state)
     (void)state;
     pkt_env e;
     const char *sys[] = {"tcp_retries2=3", NULL};
-    pkt_setup(&e, sys);
-    int l, s = open_with_uto(&e, &l, 0);
+    int l, s = setup_open(&e, sys, &l, 0);
     uint32_t r = pkt_drive_to(&e, s, SYNACK_CLOSE_WAIT, false);
     pkt_inject(&e, A, r, e.iss + 1, 0, NULL, 0); /* window: 0 */
     pkt_expect_none(&e);
     assert_int_equal(synack_send(e.st, s, "0123456789", 10, e.now), 10);
     pkt_expect_none(&e);
     assert_int_equal(pkt_info(&e, s).timer, SYNACK_TIMER_PERSIST);
-    pkt_run_for(&e, 60 * S);
-    assert_int_equal(drain(&e), 0);
-    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
-    assert_closed_by(&e, SYNACK_CLOSE_WAIT, "timeout zero-window probes");
-    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
-    finish(&e, s, l);
+    expect_timed_out(&e, s, l, 60 * S, SYNACK_CLOSE_WAIT,
+                     "timeout zero-window probes");
 }
 
 /* LAST-ACK with data and FIN queued behind a zero window, closed by its
@@ -132,8 +136,7 @@ static void lastack_zero_window_timeout(void **state)
     (void)state;
     pkt_env e;
     const char *sys[] = {"tcp_retries2=3", NULL};
-    pkt_setup(&e, sys);
-    int l, s = open_with_uto(&e, &l, 0);
+    int l, s = setup_open(&e, sys, &l, 0);
     uint32_t r = pkt_drive_to(&e, s, SYNACK_CLOSE_WAIT, false);
     pkt_inject(&e, A, r, e.iss + 1, 0, NULL, 0); /* window: 0 */
     assert_int_equal(synack_send(e.st, s, "0123456789", 10, e.now), 10);
@@ -152,15 +155,10 @@ static void lastack_user_timeout(void **state)
 {
     (void)state;
     pkt_env e;
-    pkt_setup(&e, NULL);
-    int l, s = open_with_uto(&e, &l, 1000);
+    int l, s = setup_open(&e, NULL, &l, 1000);
     pkt_drive_to(&e, s, SYNACK_LAST_ACK, false);
-    pkt_run_for(&e, 2 * S);
-    assert_int_equal(drain(&e), 0);
-    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
-    assert_closed_by(&e, SYNACK_LAST_ACK, "timeout TCP_USER_TIMEOUT");
-    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
-    finish(&e, s, l);
+    expect_timed_out(&e, s, l, 2 * S, SYNACK_LAST_ACK,
+                     "timeout TCP_USER_TIMEOUT");
 }
 
 /* LAST-ACK (after shutdown), then close() with SO_LINGER {1, 0}: the
@@ -170,8 +168,7 @@ static void lastack_linger_zero_close(void **state)
 {
     (void)state;
     pkt_env e;
-    pkt_setup(&e, NULL);
-    int l, s = open_with_uto(&e, &l, 0);
+    int l, s = setup_open(&e, NULL, &l, 0);
     pkt_drive_to(&e, s, SYNACK_LAST_ACK, false);
     struct synack_linger lg = {1, 0};
     assert_int_equal(
@@ -188,17 +185,11 @@ static void closing_timeouts(bool uto)
 {
     pkt_env e;
     const char *sys[] = {"tcp_retries2=2", NULL};
-    pkt_setup(&e, sys);
-    int l, s = open_with_uto(&e, &l, uto ? 1000 : 0);
+    int l, s = setup_open(&e, sys, &l, uto ? 1000 : 0);
     pkt_drive_to(&e, s, SYNACK_CLOSING, false);
-    pkt_run_for(&e, 60 * S);
-    assert_int_equal(drain(&e), 0);
-    assert_int_equal(pkt_state(&e, s), SYNACK_CLOSED);
-    assert_closed_by(&e, SYNACK_CLOSING,
+    expect_timed_out(&e, s, l, 60 * S, SYNACK_CLOSING,
                      uto ? "timeout TCP_USER_TIMEOUT"
                          : "timeout retransmission");
-    assert_int_equal(pkt_so_error(&e, s), SYNACK_ETIMEDOUT);
-    finish(&e, s, l);
 }
 
 static void closing_user_timeout(void **state)
@@ -247,8 +238,7 @@ static void fw1_orphan_data_gets_rst(void **state)
 {
     (void)state;
     pkt_env e;
-    pkt_setup(&e, NULL);
-    int l, s = open_with_uto(&e, &l, 0);
+    int l, s = setup_open(&e, NULL, &l, 0);
     uint32_t r = pkt_drive_to(&e, s, SYNACK_FIN_WAIT_1, true);
     pkt_inject(&e, A, r, e.iss + 1, 65535, "abc", 3); /* FIN not acked */
     pkt_expect(&e, RST | A, e.iss + 2, r, 0);

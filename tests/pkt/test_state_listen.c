@@ -70,17 +70,23 @@ static void listen_syn_to_synrcvd(void **state)
     pkt_teardown(&e, true);
 }
 
-/* LISTEN -> CLOSED on close(); the port is closed afterwards. */
-static void listen_close_to_closed(void **state)
+/* A listener closed (close(), or abort() when `abort`): LISTEN -> CLOSED at
+ * once, nothing sent, the handle released, and the port is closed
+ * afterwards. */
+static void listen_end_to_closed(bool abort)
 {
-    (void)state;
     pkt_env e;
     pkt_setup(&e, NULL);
     int l = pkt_listen(&e, 8);
-    assert_int_equal(synack_close(e.st, l, e.now), 0);
+    assert_int_equal(abort ? synack_abort(e.st, l, e.now)
+                           : synack_close(e.st, l, e.now),
+                     0);
     pkt_expect_none(&e);
     assert_true(pkt_saw(&e, SYNACK_LISTEN, SYNACK_CLOSED));
-    assert_int_equal(pkt_state(&e, l), SYNACK_CLOSED);
+    if (abort)
+        assert_string_equal(e.ev[e.nev - 1].cause, "call abort");
+    else
+        assert_int_equal(pkt_state(&e, l), SYNACK_CLOSED);
     assert_int_equal(synack_stack_conn_count(e.st), 0);
     assert_int_equal(synack_poll(e.st, l), 0); /* handle released */
     pkt_inject_syn(&e, NULL);
@@ -89,24 +95,19 @@ static void listen_close_to_closed(void **state)
     pkt_teardown(&e, true);
 }
 
+/* LISTEN -> CLOSED on close(); the port is closed afterwards. */
+static void listen_close_to_closed(void **state)
+{
+    (void)state;
+    listen_end_to_closed(false);
+}
+
 /* abort() on a listener: CLOSED at once, nothing sent, the handle
  * released (edge LISTEN -> CLOSED "call abort" of src/core/tcp_fsm.c). */
 static void listen_abort_to_closed(void **state)
 {
     (void)state;
-    pkt_env e;
-    pkt_setup(&e, NULL);
-    int l = pkt_listen(&e, 8);
-    assert_int_equal(synack_abort(e.st, l, e.now), 0);
-    pkt_expect_none(&e);
-    assert_true(pkt_saw(&e, SYNACK_LISTEN, SYNACK_CLOSED));
-    assert_string_equal(e.ev[e.nev - 1].cause, "call abort");
-    assert_int_equal(synack_stack_conn_count(e.st), 0);
-    assert_int_equal(synack_poll(e.st, l), 0); /* handle released */
-    pkt_inject_syn(&e, NULL);
-    pkt_expect(&e, R_ | A_, 0, PKT_RISN + 1, 0);
-    pkt_expect_none(&e);
-    pkt_teardown(&e, true);
+    listen_end_to_closed(true);
 }
 
 /* Closing a listener with an embryonic (SYN-RECEIVED) connection frees it

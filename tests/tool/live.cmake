@@ -8,11 +8,16 @@ if(NOT TARGET synack)
   return()
 endif()
 
-function(synack_live_test name status)
-  add_test(NAME tool_live_${name}
+# synack_expect_test(GROUP NAME STATUS ARGS... -- CHECKS...): the test
+# tool_GROUP_NAME; also used by svg.cmake (included after this file).
+function(synack_expect_test group name status)
+  add_test(NAME tool_${group}_${name}
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/expect.sh ${status}
             $<TARGET_FILE:synack> ${ARGN})
-  set_tests_properties(tool_live_${name} PROPERTIES LABELS tool TIMEOUT 60)
+  set_tests_properties(tool_${group}_${name} PROPERTIES LABELS tool TIMEOUT 60)
+endfunction()
+function(synack_live_test name status)
+  synack_expect_test(live ${name} ${status} ${ARGN})
 endfunction()
 
 set(LIVE_OK --tap synt0 --ip 10.9.0.2/24)

@@ -10,12 +10,7 @@
 # number and time. A damaged SVG must fail the same checks. Chromium
 # missing: SKIP (exit 77), after the SVG checks.
 set -u
-synack=$1
-here=$(cd "$(dirname "$0")" && pwd)
-check="python3 $here/svgcheck.py"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/svg-lib.sh" # synack=$1, here, check, dir, fail, need_chromium, shot
 
 sim() { # NAME ARGS...: the text into NAME.txt, the SVG into NAME.svg
     local name=$1
@@ -50,21 +45,7 @@ out=$("$synack" sim --svg 2>&1); rc=$?
 out=$("$synack" sim --svg /nonexistent/dir/x.svg 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ $out == *"cannot open"* ]] || fail "--svg into a missing dir: exit $rc, '$out'"
 
-chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [ -z "$chromium" ]; then
-    echo "SKIP: chromium not installed (apt-get install chromium fonts-dejavu-core); the SVG checks passed"
-    exit 77
-fi
-shot() { # SVG PNG: a screenshot of the whole diagram
-    local w h
-    read -r w h < <(python3 -c "import xml.etree.ElementTree as E,sys; r=E.parse(sys.argv[1]).getroot(); print(int(float(r.get('width'))), int(float(r.get('height'))))" "$1" 2>/dev/null || echo "800 600")
-    W=$w H=$h
-    rm -f "$2"
-    timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-        --user-data-dir="$dir/profile" --screenshot="$2" --window-size="$w,$h" \
-        "file://$1" >"$dir/chromium.log" 2>&1
-    [ -s "$2" ] || fail "chromium wrote no screenshot: $(tail -5 "$dir/chromium.log")"
-}
+need_chromium " (apt-get install chromium fonts-dejavu-core); the SVG checks passed"
 shot "$dir/lostfin.svg" "$dir/lostfin.png"
 $check png "$dir/lostfin.svg" "$dir/lostfin.png" "$W" "$H" || exit 1
 [ -z "${SVG_KEEP:-}" ] || cp "$dir/lostfin.png" "$dir/lostfin.svg" "$SVG_KEEP"/

@@ -8,12 +8,7 @@
 # the same plot; `synack plot` errors. With chromium, one plot is rendered
 # and its screenshot checked (not blank).
 set -u
-synack=$1
-here=$(cd "$(dirname "$0")" && pwd)
-check="python3 $here/svgcheck.py"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/svg-lib.sh" # synack=$1, here, check, dir, fail, need_chromium, shot
 
 run() { # NAME ARGS...
     local name=$1
@@ -70,16 +65,9 @@ out=$("$synack" sim handshake --quiet --plot /nonexistent/dir/p 2>&1 >/dev/null)
     fail "sim --plot into a missing directory: exit $rc: $out"
 "$synack" plot --help | grep -q "^usage: synack plot FILE" || fail "synack plot --help"
 
-chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [ -z "$chromium" ]; then
-    echo "SKIP: chromium not installed; the plot checks above passed"
-    exit 77
-fi
+need_chromium "; the plot checks above passed"
 for k in tseq cc; do
-    read -r w h < <(python3 -c "import xml.etree.ElementTree as E,sys; r=E.parse(sys.argv[1]).getroot(); print(r.get('width'), r.get('height'))" "$dir/lossy-$k.svg")
-    timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-        --user-data-dir="$dir/profile" --screenshot="$dir/$k.png" --window-size="$w,$h" \
-        "file://$dir/lossy-$k.svg" >"$dir/chromium.log" 2>&1
+    shot "$dir/lossy-$k.svg" "$dir/$k.png"
     $check ink "$dir/lossy-$k.svg" "$dir/$k.png" || exit 1
 done
 [ -z "${SVG_KEEP:-}" ] || cp "$dir"/lossy-*.svg "$dir"/*.png "$SVG_KEEP"/

@@ -20,18 +20,12 @@ add_test(NAME tool_svg_plot
 set_tests_properties(tool_svg_plot PROPERTIES LABELS tool TIMEOUT 180
   SKIP_RETURN_CODE 77)
 
-# --help of the options and the command
-function(synack_svg_expect name status)
-  add_test(NAME tool_svg_${name}
-    COMMAND ${CMAKE_CURRENT_LIST_DIR}/expect.sh ${status}
-            $<TARGET_FILE:synack> ${ARGN})
-  set_tests_properties(tool_svg_${name} PROPERTIES LABELS tool TIMEOUT 60)
-endfunction()
-synack_svg_expect(sim_help 0 sim --help --
+# --help of the options and the command (synack_expect_test: live.cmake)
+synack_expect_test(svg sim_help 0 sim --help --
   "^  --svg FILE +also draw the ladder as an SVG" "^  --plot PREFIX +write PREFIX-tseq.svg")
-synack_svg_expect(plot_help 0 plot --help --
+synack_expect_test(svg plot_help 0 plot --help --
   "^usage: synack plot FILE \\[--conn N\\] \\[--dir A\\|B\\] \\[-o OUT.svg\\]"
   "--conn N" "--dir A\\|B" "-o OUT.svg" "^Exit status")
-synack_svg_expect(command_list 0 --help -- "^  plot +time-sequence plot")
-synack_svg_expect(plot_no_file 2 plot -- "no capture file given" "^usage: synack plot")
-synack_svg_expect(sim_plot_empty 2 sim --plot= -- "--plot: empty prefix")
+synack_expect_test(svg command_list 0 --help -- "^  plot +time-sequence plot")
+synack_expect_test(svg plot_no_file 2 plot -- "no capture file given" "^usage: synack plot")
+synack_expect_test(svg sim_plot_empty 2 sim --plot= -- "--plot: empty prefix")
