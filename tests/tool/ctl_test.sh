@@ -541,7 +541,8 @@ trace)
     wait "${subs[0]}" 2>/dev/null
     ok=0
     for _ in $(seq 50); do
-        timeout 1 "$SYNACK" trace >"$tmp/again.out" 2>&1
+        # --foreground -k: see tests/interop/14-trace-ladder.sh
+        timeout --foreground -k 10 1 "$SYNACK" trace >"$tmp/again.out" 2>&1
         grep -q following "$tmp/again.out" && { ok=1; break; }
         sleep 0.1
     done
