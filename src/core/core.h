@@ -497,6 +497,9 @@ int tcp_keepintvl(const synack_stack *st, const tcb *tp);
 int tcp_keepcnt(const synack_stack *st, const tcb *tp);
 void tcp_set_cause(synack_stack *st, const char *fmt_prefix, uint8_t flags);
 bool tcp_state_edge_ok(int from, int to);
+/* "SYN,ACK" (as synack_flags_str writes it; "none" is 0) as flag bits;
+ * -1 if a name is unknown. */
+int tcp_flags_parse(const char *s);
 
 /* tcp_output.c */
 /* Send a control segment for tp (ACK, RST, keepalive/window probe). */

@@ -6,6 +6,8 @@
 
 #include <synack/synack.h>
 
+#include "core.h"
+
 struct err_entry {
     const char *name;
     const char *text;
@@ -142,18 +144,19 @@ static void append(char *buf, size_t len, size_t *pos, const char *s)
     buf[*pos] = '\0';
 }
 
+/* The flags by name, in the order people read them in, SYN first. */
+static const struct {
+    uint8_t bit;
+    const char *name;
+} flag_names[] = {
+    {SYNACK_TH_SYN, "SYN"}, {SYNACK_TH_FIN, "FIN"}, {SYNACK_TH_RST, "RST"},
+    {SYNACK_TH_PSH, "PSH"}, {SYNACK_TH_ACK, "ACK"}, {SYNACK_TH_URG, "URG"},
+    {SYNACK_TH_ECE, "ECE"}, {SYNACK_TH_CWR, "CWR"},
+};
+#define NFLAGS (sizeof flag_names / sizeof flag_names[0])
+
 char *synack_flags_str(uint8_t flags, char *buf, size_t len)
 {
-    /* The order people read them in, SYN first. */
-    static const struct {
-        uint8_t bit;
-        const char *name;
-    } order[] = {
-        {SYNACK_TH_SYN, "SYN"}, {SYNACK_TH_FIN, "FIN"},
-        {SYNACK_TH_RST, "RST"}, {SYNACK_TH_PSH, "PSH"},
-        {SYNACK_TH_ACK, "ACK"}, {SYNACK_TH_URG, "URG"},
-        {SYNACK_TH_ECE, "ECE"}, {SYNACK_TH_CWR, "CWR"},
-    };
     size_t pos = 0;
     size_t i;
 
@@ -164,14 +167,36 @@ char *synack_flags_str(uint8_t flags, char *buf, size_t len)
         append(buf, len, &pos, "none");
         return buf;
     }
-    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        if (!(flags & order[i].bit))
+    for (i = 0; i < NFLAGS; i++) {
+        if (!(flags & flag_names[i].bit))
             continue;
         if (pos > 0)
             append(buf, len, &pos, ",");
-        append(buf, len, &pos, order[i].name);
+        append(buf, len, &pos, flag_names[i].name);
     }
     return buf;
+}
+
+int tcp_flags_parse(const char *s)
+{
+    if (strcmp(s, "none") == 0)
+        return 0;
+    int bits = 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        size_t i;
+        for (i = 0; i < NFLAGS; i++)
+            if (strlen(flag_names[i].name) == n &&
+                memcmp(s, flag_names[i].name, n) == 0)
+                break;
+        if (i == NFLAGS)
+            return -1;
+        bits |= flag_names[i].bit;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return bits;
 }
 
 /* Decimal digits of v at p (no terminator); returns how many. */

@@ -186,41 +186,13 @@ size_t synack_state_edges(const synack_state_edge **out)
     return sizeof edges / sizeof edges[0];
 }
 
-/* Flag names of "SYN,FIN,ACK" as a bit set; -1 if a name is unknown. */
-static int parse_flags(const char *s)
-{
-    static const struct {
-        const char *name;
-        uint8_t bit;
-    } names[] = {
-        {"FIN", SYNACK_TH_FIN}, {"SYN", SYNACK_TH_SYN}, {"RST", SYNACK_TH_RST},
-        {"PSH", SYNACK_TH_PSH}, {"ACK", SYNACK_TH_ACK}, {"URG", SYNACK_TH_URG},
-        {"ECE", SYNACK_TH_ECE}, {"CWR", SYNACK_TH_CWR},
-    };
-    int bits = 0;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        size_t i;
-        for (i = 0; i < sizeof names / sizeof names[0]; i++)
-            if (n == 3 && memcmp(s, names[i].name, 3) == 0)
-                break;
-        if (i == sizeof names / sizeof names[0])
-            return -1;
-        bits |= names[i].bit;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return bits;
-}
-
 static bool cause_matches(const char *edge, const char *cause)
 {
     if (strncmp(edge, "rcv ", 4) == 0) {
         if (strncmp(cause, "rcv ", 4) != 0)
             return false;
-        int want = parse_flags(edge + 4);
-        int got = parse_flags(cause + 4);
+        int want = tcp_flags_parse(edge + 4);
+        int got = tcp_flags_parse(cause + 4);
         if (want < 0 || got < 0)
             return false;
         int ignore = SYNACK_TH_PSH | SYNACK_TH_URG | SYNACK_TH_ECE |
